@@ -1,0 +1,10 @@
+import type { MigrationObject } from '@mikro-orm/core';
+import { Migration20261123134324_initial } from './Migration20261123134324_initial';
+
+/**
+ * Every migration, in order. Listed explicitly so the same list serves the compiled
+ * server, the dev server and the tests (a test checks nothing in this folder is missing).
+ */
+export const MIGRATIONS: MigrationObject[] = [
+  { name: 'Migration20261123134324_initial', class: Migration20261123134324_initial },
+];

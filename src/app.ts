@@ -1,0 +1,155 @@
+import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { expressMiddleware } from '@as-integrations/express5';
+import express, { type Express } from 'express';
+import session from 'express-session';
+import type { GraphQLSchema } from 'graphql';
+import type { Config } from './config/config';
+import { resolveSecretKey } from './config/secret';
+import { type Database, migrate, openDatabase } from './db/orm';
+import type { GraphQLContext } from './graphql/context';
+import { formatError } from './graphql/errors';
+import { buildFlagwardSchema } from './graphql/schema';
+import { healthRouter } from './http/health';
+import { principalMiddleware } from './http/principal.middleware';
+import { PermissionService } from './permissions/permission.service';
+import { createServices, type Services } from './services';
+import { createLogger, type Logger } from './shared/logger';
+import { ANONYMOUS } from './users/principal';
+import { OrmSessionStore } from './users/session.service';
+
+export interface FlagwardApp {
+  readonly config: Config;
+  readonly db: Database;
+  readonly services: Services;
+  readonly schema: GraphQLSchema;
+  readonly express: Express;
+  /** Starts listening; resolves with the bound address. */
+  listen(): Promise<{ port: number; url: string }>;
+  /** Stops accepting, drains in-flight requests, closes the database. */
+  close(): Promise<void>;
+}
+
+export interface AppOptions {
+  readonly logger?: Logger;
+  /** Apply pending migrations at start (default true). */
+  readonly migrate?: boolean;
+}
+
+const MAX_BODY = '1mb';
+
+export async function createApp(config: Config, options: AppOptions = {}): Promise<FlagwardApp> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const db = await openDatabase(config);
+  try {
+    if (options.migrate !== false) {
+      const applied = await migrate(db.orm);
+      if (applied.length) logger.info({ applied }, 'migrations applied');
+    }
+    const services = createServices(config, db.orm, logger);
+    const schema = await buildFlagwardSchema();
+    const app = express();
+    app.set('trust proxy', config.http.trustProxy);
+    app.disable('x-powered-by');
+    const server: Server = createServer(app);
+
+    app.use((req, res, next) => {
+      req.requestId = randomUUID();
+      res.setHeader('x-request-id', req.requestId);
+      next();
+    });
+    app.use(healthRouter(db.orm));
+
+    const apollo = new ApolloServer<GraphQLContext>({
+      schema,
+      introspection: true,
+      formatError: formatError(logger),
+      plugins: [
+        ApolloServerPluginLandingPageDisabled(),
+        ApolloServerPluginDrainHttpServer({ httpServer: server }),
+      ],
+    });
+    await apollo.start();
+
+    const sessions = session({
+      name: 'flagward.sid',
+      secret: resolveSecretKey(config.secretKey, config.dataDir),
+      store: new OrmSessionStore(db.orm),
+      resave: false,
+      saveUninitialized: false,
+      rolling: false,
+      cookie: { httpOnly: true, sameSite: 'lax', secure: 'auto', maxAge: config.sessionTtlMs },
+    });
+
+    app.use(
+      '/graphql',
+      express.json({ limit: MAX_BODY }),
+      sessions,
+      services.passport.initialize(),
+      services.passport.session(),
+      principalMiddleware(db.orm, services.tokens),
+      expressMiddleware(apollo, {
+        context: async ({ req, res }): Promise<GraphQLContext> => {
+          const em = db.orm.em.fork();
+          const principal = req.principal ?? ANONYMOUS;
+          return {
+            em,
+            principal,
+            permissions: new PermissionService(em, principal),
+            services,
+            req,
+            res,
+            requestId: req.requestId ?? randomUUID(),
+            typeChecks: new WeakMap(),
+          };
+        },
+      }),
+    );
+
+    app.use((_req, res) => {
+      res.status(404).json({ detail: 'Not found.' });
+    });
+    app.use((err: unknown, req: express.Request, res: express.Response, _next: express.NextFunction) => {
+      const status = (err as { status?: number; statusCode?: number }).status ?? (err as { statusCode?: number }).statusCode;
+      if (status && status >= 400 && status < 500) {
+        res.status(status).json({ detail: (err as Error).message });
+        return;
+      }
+      logger.error({ err, requestId: req.requestId }, 'unhandled error');
+      res.status(500).json({ detail: 'Internal server error', requestId: req.requestId });
+    });
+
+    return {
+      config,
+      db,
+      services,
+      schema,
+      express: app,
+      listen() {
+        return new Promise((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(config.http.port, config.http.host, () => {
+            server.off('error', reject);
+            const { port } = server.address() as AddressInfo;
+            const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
+            resolve({ port, url: `http://${host}:${port}` });
+          });
+        });
+      },
+      async close() {
+        // The drain plugin stops the HTTP server and waits for in-flight requests.
+        await apollo.stop();
+        if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
+        await db.close();
+      },
+    };
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+}

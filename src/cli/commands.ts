@@ -1,0 +1,148 @@
+import { parseArgs } from 'node:util';
+import { createApp } from '../app';
+import type { Config } from '../config/config';
+import { migrate, openDatabase } from '../db/orm';
+import { AppError } from '../shared/errors';
+import { createLogger } from '../shared/logger';
+import { PasswordHasher } from '../users/password';
+import { checkPassword, normaliseEmail, UserService } from '../users/user.service';
+import { ask, readStdin } from './prompt';
+
+/** Thrown for a wrong invocation: printed, exit code 2. */
+export class UsageError extends Error {}
+
+export const USAGE = `Usage: flagward <command> [options]
+
+Commands:
+  serve                       start the server (applies migrations first)
+  migrate                     apply pending database migrations
+  createsuperuser             create a superuser
+      --email EMAIL           (prompted when omitted)
+      --password PASSWORD     (prompted when omitted; prefer --password-stdin)
+      --password-stdin        read the password from standard input
+      --first-name NAME --last-name NAME
+      --no-input              never prompt; fail if something is missing
+  changepassword EMAIL        set a user's password
+      --password-stdin | --password PASSWORD | (prompted)
+  help                        show this text
+
+Configuration comes from environment variables (see README).`;
+
+export async function serve(config: Config): Promise<void> {
+  const logger = createLogger(config.logLevel);
+  const app = await createApp(config, { logger });
+  const { url } = await app.listen();
+  logger.info({ url, database: config.database.kind }, `Flagward listening on ${url}`);
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    app
+      .close()
+      .then(() => process.exit(0))
+      .catch((err: unknown) => {
+        logger.error({ err }, 'error while shutting down');
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+export async function runMigrations(config: Config): Promise<void> {
+  const db = await openDatabase(config);
+  try {
+    const applied = await migrate(db.orm);
+    console.log(applied.length ? `Applied: ${applied.join(', ')}` : 'No pending migrations.');
+  } finally {
+    await db.close();
+  }
+}
+
+const PASSWORD_OPTIONS = {
+  password: { type: 'string' },
+  'password-stdin': { type: 'boolean' },
+  'no-input': { type: 'boolean' },
+} as const;
+
+async function obtainPassword(values: { password?: string; 'password-stdin'?: boolean; 'no-input'?: boolean }): Promise<string> {
+  if (values['password-stdin']) return readStdin();
+  if (values.password !== undefined) return values.password;
+  if (values['no-input'] || !process.stdin.isTTY) throw new UsageError('A password is required: use --password-stdin');
+  for (;;) {
+    const first = await ask('Password: ', true);
+    const second = await ask('Password (again): ', true);
+    if (first !== second) {
+      console.error('Passwords do not match.');
+      continue;
+    }
+    try {
+      checkPassword(first);
+      return first;
+    } catch (err) {
+      console.error(err instanceof Error ? err.message : String(err));
+    }
+  }
+}
+
+export async function createSuperuser(config: Config, argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { ...PASSWORD_OPTIONS, email: { type: 'string' }, 'first-name': { type: 'string' }, 'last-name': { type: 'string' } },
+    strict: true,
+  });
+  let email = values.email;
+  if (email === undefined) {
+    if (values['no-input'] || !process.stdin.isTTY) throw new UsageError('--email is required with --no-input');
+    email = await ask('Email: ');
+  }
+  email = normaliseEmail(email, '--email');
+  const password = await obtainPassword(values);
+  checkPassword(password, '--password');
+  const db = await openDatabase(config);
+  try {
+    await migrate(db.orm);
+    const users = new UserService(new PasswordHasher(config.argon2));
+    const user = await users.create(db.orm.em.fork(), {
+      email,
+      password,
+      firstName: values['first-name'],
+      lastName: values['last-name'],
+      isStaff: true,
+      isSuperuser: true,
+    });
+    console.log(`Superuser created: ${user.email} (id ${user.id})`);
+  } finally {
+    await db.close();
+  }
+}
+
+export async function changePassword(config: Config, argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args: argv, options: PASSWORD_OPTIONS, allowPositionals: true, strict: true });
+  const email = positionals[0];
+  if (!email || positionals.length > 1) throw new UsageError('Usage: flagward changepassword EMAIL');
+  const db = await openDatabase(config);
+  try {
+    await migrate(db.orm);
+    const users = new UserService(new PasswordHasher(config.argon2));
+    const em = db.orm.em.fork();
+    const user = await users.findByEmail(em, email);
+    if (!user) throw new UsageError(`No user has the email ${email}`);
+    const password = await obtainPassword(values);
+    await users.setPassword(em, user, password);
+    console.log(`Password changed for ${user.email}.`);
+  } finally {
+    await db.close();
+  }
+}
+
+/** Turns expected failures into a message and exit code 2. */
+export function describeFailure(err: unknown): { message: string; code: number } | null {
+  if (err instanceof UsageError) return { message: err.message, code: 2 };
+  if (err instanceof AppError) return { message: err.message, code: 2 };
+  if (err instanceof TypeError && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    return { message: err.message, code: 2 };
+  }
+  return null;
+}

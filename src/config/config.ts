@@ -1,0 +1,107 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Boolean environment values: accept the usual spellings, reject anything else. */
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
+  .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+/**
+ * Every environment variable Flagward reads, with its default.
+ * The README's configuration table documents exactly this list.
+ */
+const envSchema = z.object({
+  PORT: port.default(8000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  FLAGWARD_DATA_DIR: z.string().min(1).default('./data'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  SECRET_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+  TRUST_PROXY: z.string().min(1).default('loopback'),
+  SESSION_TTL_HOURS: z.coerce
+    .number()
+    .positive()
+    .max(24 * 365)
+    .default(24 * 14),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  RESTRICT_ORGANISATION_CREATE_TO_SUPERUSERS: bool.default(false),
+  ARGON2_MEMORY_KIB: z.coerce.number().int().min(1024).default(19456),
+  ARGON2_ITERATIONS: z.coerce.number().int().min(1).default(2),
+});
+
+export interface Config {
+  readonly http: { readonly port: number; readonly host: string; readonly trustProxy: string };
+  readonly dataDir: string;
+  readonly database:
+    | { readonly kind: 'embedded'; readonly dataDir: string }
+    | { readonly kind: 'postgres'; readonly url: string; readonly poolMax: number };
+  /** Signs session cookies. Unset: a random key is generated once and kept in the data dir. */
+  readonly secretKey: string | undefined;
+  readonly sessionTtlMs: number;
+  readonly logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+  readonly restrictOrganisationCreateToSuperusers: boolean;
+  readonly argon2: { readonly memoryCost: number; readonly timeCost: number };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly issues: readonly string[]) {
+    super(`Invalid configuration:\n${issues.map((i) => `  - ${i}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Parses the environment once into a validated, deeply frozen Config. */
+export function loadConfig(env: Env): Config {
+  // Empty strings count as unset, as in most deployment tools.
+  const cleaned = Object.fromEntries(
+    Object.keys(envSchema.shape).map((k) => [k, env[k] === '' ? undefined : env[k]]),
+  );
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message} (got ${show(env, i.path)})`),
+    );
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(e.FLAGWARD_DATA_DIR);
+  return deepFreeze({
+    http: { port: e.PORT, host: e.HOST, trustProxy: e.TRUST_PROXY },
+    dataDir,
+    database: e.DATABASE_URL
+      ? { kind: 'postgres', url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX }
+      : { kind: 'embedded', dataDir: path.join(dataDir, 'pg') },
+    secretKey: e.SECRET_KEY,
+    sessionTtlMs: e.SESSION_TTL_HOURS * 3600_000,
+    logLevel: e.LOG_LEVEL,
+    restrictOrganisationCreateToSuperusers: e.RESTRICT_ORGANISATION_CREATE_TO_SUPERUSERS,
+    argon2: { memoryCost: e.ARGON2_MEMORY_KIB, timeCost: e.ARGON2_ITERATIONS },
+  });
+}
+
+/** A copy of the config with some parts replaced (tests, CLI). */
+export function withOverrides(config: Config, overrides: Partial<Config>): Config {
+  return deepFreeze({ ...structuredClone(config), ...overrides });
+}
+
+function show(env: Env, p: readonly PropertyKey[]): string {
+  const key = String(p[0]);
+  const value = env[key];
+  if (value === undefined) return 'nothing';
+  // Never echo secrets back into logs.
+  return key.includes('SECRET') || key.includes('URL') ? '<redacted>' : JSON.stringify(value);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,200 @@
+import type { EntityManager } from '@mikro-orm/core';
+import { AuditObjectType, type AuditService, ChangeType } from '../audit/audit.service';
+import { FeatureState } from '../features/feature-state.entity';
+import { Feature } from '../features/feature.entity';
+import { typeInitialValue } from '../features/feature-value';
+import { GrantScope, PermissionGrant } from '../permissions/permission-grant.entity';
+import type { PermissionService } from '../permissions/permission.service';
+import { Project } from '../projects/project.entity';
+import { applySettings, pick } from '../shared/apply-settings';
+import { shortUuid, sha256Hex } from '../shared/ids';
+import {
+  type CreateEnvironmentInput,
+  type CreateServerSideKeyInput,
+  ENVIRONMENT_SETTING_KEYS,
+  NULLABLE_ENVIRONMENT_SETTINGS,
+  type UpdateEnvironmentInput,
+  type UpdateServerSideKeyInput,
+} from './environment.inputs';
+import { Environment } from './environment.entity';
+import { SERVER_KEY_PREFIX, ServerSideKey } from './server-side-key.entity';
+
+const AUDITED = ['name', ...ENVIRONMENT_SETTING_KEYS] as const;
+const KEY_AUDITED = ['name', 'keyPrefix', 'active', 'expiresAt'] as const;
+
+export class EnvironmentService {
+  constructor(private readonly audit: AuditService) {}
+
+  async create(em: EntityManager, p: PermissionService, project: Project, input: CreateEnvironmentInput): Promise<Environment> {
+    return em.transactional(async (tx) => {
+      const env = tx.create(Environment, { name: input.name.trim(), project });
+      applySettings(env, input, ENVIRONMENT_SETTING_KEYS, NULLABLE_ENVIRONMENT_SETTINGS);
+      // Every feature of the project gets its default state here.
+      const features = await tx.find(Feature, { project });
+      for (const feature of features) {
+        const value = project.preventFlagDefaults ? typeInitialValue(null) : typeInitialValue(feature.initialValue);
+        tx.create(FeatureState, {
+          feature,
+          environment: env,
+          enabled: project.preventFlagDefaults ? false : feature.defaultEnabled,
+          ...value,
+        });
+      }
+      const userId = p.userId;
+      if (userId !== undefined) {
+        tx.create(PermissionGrant, {
+          scope: GrantScope.ENVIRONMENT,
+          organisation: project.organisation,
+          project,
+          environment: env,
+          user: userId,
+          admin: true,
+        });
+      }
+      await tx.flush();
+      this.record(tx, p, project, env, ChangeType.CREATE, `New environment created: ${env.name}`, null, pick(env, AUDITED));
+      return env;
+    });
+  }
+
+  async update(em: EntityManager, p: PermissionService, env: Environment, input: UpdateEnvironmentInput): Promise<Environment> {
+    return em.transactional(async (tx) => {
+      const project = await tx.findOneOrFail(Project, env.project.id);
+      const before = pick(env, AUDITED);
+      if (input.name !== undefined) env.name = input.name.trim();
+      applySettings(env, input, ENVIRONMENT_SETTING_KEYS, NULLABLE_ENVIRONMENT_SETTINGS);
+      this.record(tx, p, project, env, ChangeType.UPDATE, `Environment updated: ${env.name}`, before, pick(env, AUDITED));
+      await tx.flush();
+      return env;
+    });
+  }
+
+  async delete(em: EntityManager, p: PermissionService, env: Environment): Promise<void> {
+    await em.transactional(async (tx) => {
+      const project = await tx.findOneOrFail(Project, env.project.id);
+      this.audit.record(tx, p, {
+        organisationId: project.organisation.id,
+        projectId: project.id,
+        type: AuditObjectType.ENVIRONMENT,
+        objectId: env.id,
+        objectUuid: env.uuid,
+        change: ChangeType.DELETE,
+        log: `Environment deleted: ${env.name}`,
+        before: pick(env, AUDITED),
+      });
+      tx.remove(env);
+      await tx.flush();
+    });
+  }
+
+  listServerSideKeys(em: EntityManager, env: Environment): Promise<ServerSideKey[]> {
+    return em.find(ServerSideKey, { environment: env }, { orderBy: { id: 'asc' } });
+  }
+
+  /** Creates a key; returns it in full, the only time it is ever visible. */
+  async createServerSideKey(
+    em: EntityManager,
+    p: PermissionService,
+    env: Environment,
+    input: CreateServerSideKeyInput,
+  ): Promise<{ key: string; serverSideKey: ServerSideKey }> {
+    const key = SERVER_KEY_PREFIX + shortUuid();
+    return em.transactional(async (tx) => {
+      const project = await tx.findOneOrFail(Project, env.project.id);
+      const row = tx.create(ServerSideKey, {
+        environment: env,
+        name: input.name.trim(),
+        keyHash: sha256Hex(key),
+        keyPrefix: key.slice(0, SERVER_KEY_PREFIX.length + 4),
+        expiresAt: input.expiresAt ?? null,
+      });
+      await tx.flush();
+      this.recordKey(tx, p, project, env, row, ChangeType.CREATE, `Server-side key created: ${row.name}`, null);
+      return { key, serverSideKey: row };
+    });
+  }
+
+  async updateServerSideKey(
+    em: EntityManager,
+    p: PermissionService,
+    row: ServerSideKey,
+    input: UpdateServerSideKeyInput,
+  ): Promise<ServerSideKey> {
+    return em.transactional(async (tx) => {
+      const env = await tx.findOneOrFail(Environment, row.environment.id);
+      const project = await tx.findOneOrFail(Project, env.project.id);
+      const before = pick(row, KEY_AUDITED);
+      if (input.name !== undefined) row.name = input.name.trim();
+      applySettings(row, input, ['active', 'expiresAt'], ['expiresAt']);
+      this.recordKey(tx, p, project, env, row, ChangeType.UPDATE, `Server-side key updated: ${row.name}`, before);
+      await tx.flush();
+      return row;
+    });
+  }
+
+  async deleteServerSideKey(em: EntityManager, p: PermissionService, row: ServerSideKey): Promise<void> {
+    await em.transactional(async (tx) => {
+      const env = await tx.findOneOrFail(Environment, row.environment.id);
+      const project = await tx.findOneOrFail(Project, env.project.id);
+      this.audit.record(tx, p, {
+        organisationId: project.organisation.id,
+        projectId: project.id,
+        environmentId: env.id,
+        type: AuditObjectType.API_KEY,
+        objectId: row.id,
+        change: ChangeType.DELETE,
+        log: `Server-side key deleted: ${row.name}`,
+        before: pick(row, KEY_AUDITED),
+      });
+      tx.remove(row);
+      await tx.flush();
+    });
+  }
+
+  private record(
+    tx: EntityManager,
+    p: PermissionService,
+    project: Project,
+    env: Environment,
+    change: ChangeType,
+    log: string,
+    before: Record<string, unknown> | null,
+    after: Record<string, unknown>,
+  ): void {
+    this.audit.record(tx, p, {
+      organisationId: project.organisation.id,
+      projectId: project.id,
+      environmentId: env.id,
+      type: AuditObjectType.ENVIRONMENT,
+      objectId: env.id,
+      objectUuid: env.uuid,
+      change,
+      log,
+      before,
+      after,
+    });
+  }
+
+  private recordKey(
+    tx: EntityManager,
+    p: PermissionService,
+    project: Project,
+    env: Environment,
+    row: ServerSideKey,
+    change: ChangeType,
+    log: string,
+    before: Record<string, unknown> | null,
+  ): void {
+    this.audit.record(tx, p, {
+      organisationId: project.organisation.id,
+      projectId: project.id,
+      environmentId: env.id,
+      type: AuditObjectType.API_KEY,
+      objectId: row.id,
+      change,
+      log,
+      before,
+      after: pick(row, KEY_AUDITED),
+    });
+  }
+}

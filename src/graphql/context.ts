@@ -1,0 +1,19 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Request, Response } from 'express';
+import type { PermissionService } from '../permissions/permission.service';
+import type { Services } from '../services';
+import type { Principal } from '../users/principal';
+
+/** What every resolver receives: a request-scoped EntityManager, the caller and services. */
+export interface GraphQLContext {
+  readonly em: EntityManager;
+  /** Replaced only by `login`, so the rest of that response sees the new user. */
+  principal: Principal;
+  permissions: PermissionService;
+  readonly services: Services;
+  readonly req: Request;
+  readonly res: Response;
+  readonly requestId: string;
+  /** Type-level requirement results, per object (memoised by the middleware). */
+  readonly typeChecks: WeakMap<object, Promise<boolean>>;
+}

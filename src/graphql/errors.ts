@@ -1,0 +1,60 @@
+import { unwrapResolverError } from '@apollo/server/errors';
+import { DriverException, NotFoundError as OrmNotFoundError, UniqueConstraintViolationException } from '@mikro-orm/core';
+import type { GraphQLFormattedError } from 'graphql';
+import { ArgumentValidationError } from 'type-graphql';
+import type { ValidationError as ClassValidationError } from 'class-validator';
+import { AppError } from '../shared/errors';
+import type { Logger } from '../shared/logger';
+
+/** Flattens class-validator's tree into `path: message` pairs. */
+function flatten(errors: readonly ClassValidationError[], prefix = ''): { field: string; message: string }[] {
+  return errors.flatMap((e) => {
+    const field = prefix ? `${prefix}.${e.property}` : e.property;
+    const own = Object.values(e.constraints ?? {}).map((message) => ({ field, message }));
+    return [...own, ...flatten(e.children ?? [], field)];
+  });
+}
+
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P03', '08006', '08001']);
+
+/**
+ * Maps every error leaving the API to a stable `extensions.code`. Expected errors keep their
+ * message; anything unexpected is logged with the request id and answered as a masked
+ * INTERNAL_SERVER_ERROR.
+ */
+export function formatError(logger: Logger) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    const base = { locations: formatted.locations, path: formatted.path };
+
+    if (original instanceof ArgumentValidationError) {
+      const problems = flatten(original.extensions.validationErrors);
+      return {
+        ...base,
+        message: problems.map((p) => `${p.field}: ${p.message}`).join('; ') || 'Invalid input',
+        extensions: { code: 'BAD_USER_INPUT', field: problems[0]?.field, fields: problems.map((p) => p.field) },
+      };
+    }
+    if (original instanceof AppError) {
+      return { ...base, message: original.message, extensions: { ...original.extensions } };
+    }
+    if (original instanceof OrmNotFoundError) {
+      return { ...base, message: 'Not found', extensions: { code: 'NOT_FOUND' } };
+    }
+    if (original instanceof UniqueConstraintViolationException) {
+      return { ...base, message: 'This conflicts with an existing record', extensions: { code: 'CONFLICT' } };
+    }
+    const code = (original as { code?: unknown } | null)?.code;
+    if (original instanceof DriverException || (typeof code === 'string' && CONNECTION_CODES.has(code))) {
+      if (typeof code === 'string' && CONNECTION_CODES.has(code)) {
+        logger.warn({ err: original }, 'database unavailable');
+        return { ...base, message: 'The database is unreachable; try again shortly', extensions: { code: 'SERVICE_UNAVAILABLE' } };
+      }
+    }
+    // Errors GraphQL itself produced (parse, validation, variable coercion) are safe to show.
+    const existing = formatted.extensions?.code;
+    if (existing && existing !== 'INTERNAL_SERVER_ERROR') return formatted;
+    logger.error({ err: original, path: formatted.path }, 'unexpected error in GraphQL request');
+    return { ...base, message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+  };
+}

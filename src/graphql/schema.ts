@@ -1,0 +1,31 @@
+import { type GraphQLSchema, lexicographicSortSchema, printSchema } from 'graphql';
+import { buildSchema } from 'type-graphql';
+import { EnvironmentResolver } from '../environments/environment.resolver';
+import { MembershipResolver, OrganisationResolver } from '../organisations/organisation.resolver';
+import { authChecker } from '../permissions/auth-checker';
+import { requirementMiddleware } from '../permissions/requirement.middleware';
+import { ProjectResolver } from '../projects/project.resolver';
+import { AuthResolver } from '../users/auth.resolver';
+
+export const RESOLVERS = [
+  AuthResolver,
+  OrganisationResolver,
+  MembershipResolver,
+  ProjectResolver,
+  EnvironmentResolver,
+] as const;
+
+export function buildFlagwardSchema(): Promise<GraphQLSchema> {
+  return buildSchema({
+    resolvers: [...RESOLVERS],
+    authChecker,
+    authMode: 'error',
+    globalMiddlewares: [requirementMiddleware],
+    validate: { forbidUnknownValues: false, stopAtFirstError: false },
+  });
+}
+
+/** The committed `schema.graphql`: sorted, so that it only changes when the API does. */
+export function printFlagwardSchema(schema: GraphQLSchema): string {
+  return `${printSchema(lexicographicSortSchema(schema))}\n`;
+}

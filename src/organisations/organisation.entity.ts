@@ -1,0 +1,66 @@
+import { Entity, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
+import { Field, ID, ObjectType } from 'type-graphql';
+import { permissionOn } from '../permissions/requirement';
+import { TypeRequires } from '../permissions/requires.decorator';
+import { newUuid } from '../shared/ids';
+
+@ObjectType()
+@TypeRequires(permissionOn('ORGANISATION_MEMBER', 'root'))
+@Entity({ tableName: 'organisations' })
+export class Organisation {
+  [OptionalProps]?:
+    | 'uuid'
+    | 'createdAt'
+    | 'webhookNotificationEmail'
+    | 'stopServingFlags'
+    | 'restrictProjectCreateToAdmin'
+    | 'persistTraitData'
+    | 'blockAccessToAdmin'
+    | 'featureAnalytics'
+    | 'force2fa';
+
+  @Field(() => ID)
+  @PrimaryKey({ type: 'integer', autoincrement: true })
+  id!: number;
+
+  @Field()
+  @Property({ type: 'uuid', unique: true })
+  uuid: string = newUuid();
+
+  @Field()
+  @Property({ type: 'string', length: 2000 })
+  name!: string;
+
+  @Field()
+  @Property({ type: 'datetime', defaultRaw: 'now()' })
+  createdAt: Date = new Date();
+
+  @Field(() => String, { nullable: true })
+  @Property({ type: 'string', length: 254, nullable: true })
+  webhookNotificationEmail?: string | null;
+
+  /** When true, SDK calls for this organisation's environments are refused (403). */
+  @Field()
+  @Property({ type: 'boolean', default: false })
+  stopServingFlags: boolean = false;
+
+  @Field()
+  @Property({ type: 'boolean', default: false })
+  restrictProjectCreateToAdmin: boolean = false;
+
+  @Field()
+  @Property({ type: 'boolean', default: true })
+  persistTraitData: boolean = true;
+
+  @Field()
+  @Property({ type: 'boolean', default: false })
+  blockAccessToAdmin: boolean = false;
+
+  @Field()
+  @Property({ type: 'boolean', default: true })
+  featureAnalytics: boolean = true;
+
+  @Field()
+  @Property({ type: 'boolean', default: false })
+  force2fa: boolean = false;
+}

@@ -1,0 +1,173 @@
+import type { EntityManager } from '@mikro-orm/core';
+import { AuditObjectType, type AuditService, ChangeType } from '../audit/audit.service';
+import type { Config } from '../config/config';
+import type { PermissionService } from '../permissions/permission.service';
+import { ConflictError, ForbiddenError, ValidationError } from '../shared/errors';
+import { parseId } from '../shared/id-arg';
+import type { UserService } from '../users/user.service';
+import { OrganisationMembership, OrganisationRole } from './membership.entity';
+import type { AddMemberInput, CreateOrganisationInput, UpdateMemberInput, UpdateOrganisationInput } from './organisation.inputs';
+import { Organisation } from './organisation.entity';
+
+/** Organisations and who belongs to them. Permission checks on ids happen before these calls. */
+export class OrganisationService {
+  constructor(
+    private readonly config: Config,
+    private readonly users: UserService,
+    private readonly audit: AuditService,
+  ) {}
+
+  async list(em: EntityManager, p: PermissionService): Promise<Organisation[]> {
+    return em.find(Organisation, await p.filter('ORGANISATION_MEMBER', Organisation), { orderBy: { id: 'asc' } });
+  }
+
+  async create(em: EntityManager, p: PermissionService, input: CreateOrganisationInput): Promise<Organisation> {
+    const userId = p.requireUser();
+    if (this.config.restrictOrganisationCreateToSuperusers && !p.isSuperuser) {
+      throw new ForbiddenError('Only superusers may create organisations on this instance');
+    }
+    return em.transactional(async (tx) => {
+      const org = tx.create(Organisation, { name: input.name.trim() });
+      tx.create(OrganisationMembership, { organisation: org, user: userId, role: OrganisationRole.ADMIN });
+      await tx.flush();
+      this.audit.record(tx, p, {
+        organisationId: org.id,
+        type: AuditObjectType.ORGANISATION,
+        objectId: org.id,
+        objectUuid: org.uuid,
+        change: ChangeType.CREATE,
+        log: `New organisation created: ${org.name}`,
+        after: { name: org.name },
+      });
+      return org;
+    });
+  }
+
+  async update(
+    em: EntityManager,
+    p: PermissionService,
+    org: Organisation,
+    input: UpdateOrganisationInput,
+  ): Promise<Organisation> {
+    return em.transactional(async (tx) => {
+      const before = snapshot(org);
+      if (input.name !== undefined) org.name = input.name.trim();
+      if (input.webhookNotificationEmail !== undefined) org.webhookNotificationEmail = input.webhookNotificationEmail;
+      for (const key of ['restrictProjectCreateToAdmin', 'persistTraitData', 'stopServingFlags', 'featureAnalytics'] as const) {
+        const value = input[key];
+        if (value === null) throw new ValidationError(`input.${key}`, 'must not be null');
+        if (value !== undefined) org[key] = value;
+      }
+      this.audit.record(tx, p, {
+        organisationId: org.id,
+        type: AuditObjectType.ORGANISATION,
+        objectId: org.id,
+        objectUuid: org.uuid,
+        change: ChangeType.UPDATE,
+        log: `Organisation updated: ${org.name}`,
+        before,
+        after: snapshot(org),
+      });
+      await tx.flush();
+      return org;
+    });
+  }
+
+  async delete(em: EntityManager, p: PermissionService, org: Organisation): Promise<void> {
+    await em.transactional(async (tx) => {
+      this.audit.record(tx, p, {
+        organisationId: null,
+        type: AuditObjectType.ORGANISATION,
+        objectId: org.id,
+        objectUuid: org.uuid,
+        change: ChangeType.DELETE,
+        log: `Organisation deleted: ${org.name}`,
+        before: snapshot(org),
+      });
+      tx.remove(org);
+      await tx.flush();
+    });
+  }
+
+  members(em: EntityManager, org: Organisation): Promise<OrganisationMembership[]> {
+    return em.find(OrganisationMembership, { organisation: org }, { populate: ['user'], orderBy: { id: 'asc' } });
+  }
+
+  async addMember(em: EntityManager, p: PermissionService, org: Organisation, input: AddMemberInput): Promise<OrganisationMembership> {
+    return em.transactional(async (tx) => {
+      const user = await this.users.findByEmail(tx, input.email);
+      if (!user) throw new ValidationError('input.email', 'no user has this email address');
+      if (await tx.count(OrganisationMembership, { organisation: org, user })) {
+        throw new ConflictError('this user is already a member', 'input.email');
+      }
+      const membership = tx.create(OrganisationMembership, { organisation: org, user, role: input.role });
+      await tx.flush();
+      this.audit.record(tx, p, {
+        organisationId: org.id,
+        type: AuditObjectType.USER,
+        objectId: user.id,
+        change: ChangeType.CREATE,
+        log: `User ${user.email} added to organisation ${org.name} as ${input.role}`,
+        after: { role: input.role },
+      });
+      return membership;
+    });
+  }
+
+  async updateMember(em: EntityManager, p: PermissionService, org: Organisation, input: UpdateMemberInput): Promise<OrganisationMembership> {
+    const userId = parseId(input.userId, 'input.userId');
+    return em.transactional(async (tx) => {
+      const membership = await tx.findOne(OrganisationMembership, { organisation: org, user: userId }, { populate: ['user'] });
+      if (!membership) throw new ValidationError('input.userId', `no member with id ${userId}`);
+      const before = membership.role;
+      if (before === OrganisationRole.ADMIN && input.role !== OrganisationRole.ADMIN) await this.keepOneAdmin(tx, org);
+      membership.role = input.role;
+      this.audit.record(tx, p, {
+        organisationId: org.id,
+        type: AuditObjectType.USER,
+        objectId: userId,
+        change: ChangeType.UPDATE,
+        log: `Role of ${membership.user.email} in ${org.name} changed from ${before} to ${input.role}`,
+        before: { role: before },
+        after: { role: input.role },
+      });
+      await tx.flush();
+      return membership;
+    });
+  }
+
+  async removeMember(em: EntityManager, p: PermissionService, org: Organisation, rawUserId: string): Promise<void> {
+    const userId = parseId(rawUserId, 'userId');
+    await em.transactional(async (tx) => {
+      const membership = await tx.findOne(OrganisationMembership, { organisation: org, user: userId }, { populate: ['user'] });
+      if (!membership) throw new ValidationError('userId', `no member with id ${userId}`);
+      if (membership.role === OrganisationRole.ADMIN) await this.keepOneAdmin(tx, org);
+      this.audit.record(tx, p, {
+        organisationId: org.id,
+        type: AuditObjectType.USER,
+        objectId: userId,
+        change: ChangeType.DELETE,
+        log: `User ${membership.user.email} removed from organisation ${org.name}`,
+        before: { role: membership.role },
+      });
+      tx.remove(membership);
+      await tx.flush();
+    });
+  }
+
+  private async keepOneAdmin(tx: EntityManager, org: Organisation): Promise<void> {
+    const admins = await tx.count(OrganisationMembership, { organisation: org, role: OrganisationRole.ADMIN });
+    if (admins <= 1) throw new ConflictError('an organisation must keep at least one ADMIN');
+  }
+}
+
+function snapshot(org: Organisation): Record<string, unknown> {
+  return {
+    name: org.name,
+    webhookNotificationEmail: org.webhookNotificationEmail ?? null,
+    restrictProjectCreateToAdmin: org.restrictProjectCreateToAdmin,
+    persistTraitData: org.persistTraitData,
+    stopServingFlags: org.stopServingFlags,
+    featureAnalytics: org.featureAnalytics,
+  };
+}

@@ -1,0 +1,143 @@
+import type { EntityManager } from '@mikro-orm/core';
+import type { GraphQLResolveInfo } from 'graphql';
+import type { AuthCheckerFn } from 'type-graphql';
+import { Environment } from '../environments/environment.entity';
+import { ServerSideKey } from '../environments/server-side-key.entity';
+import type { GraphQLContext } from '../graphql/context';
+import { OrganisationMembership } from '../organisations/membership.entity';
+import { Organisation } from '../organisations/organisation.entity';
+import { Project } from '../projects/project.entity';
+import { ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from '../shared/errors';
+import { parseId } from '../shared/id-arg';
+import { User } from '../users/user.entity';
+import type { PermissionKey } from './keys';
+import type { PermissionService, Scoped } from './permission.service';
+import type { Requirement, ResourceType } from './requirement';
+
+const ENTITY_BY_TYPE = {
+  organisation: Organisation,
+  project: Project,
+  environment: Environment,
+  serverSideKey: ServerSideKey,
+} as const;
+
+const LABEL: Record<ResourceType, string> = {
+  organisation: 'organisation',
+  project: 'project',
+  environment: 'environment',
+  serverSideKey: 'server-side key',
+};
+
+/** What seeing a record of each type takes; a record failing this reads as not found. */
+export const VISIBILITY: Record<ResourceType, PermissionKey> = {
+  organisation: 'ORGANISATION_MEMBER',
+  project: 'VIEW_PROJECT',
+  environment: 'VIEW_ENVIRONMENT',
+  // Server-side keys exist, as far as anyone can tell, only for environment admins.
+  serverSideKey: 'ENVIRONMENT_ADMIN',
+};
+
+/**
+ * Loads the record an argument names, or fails as if it did not exist when the caller may
+ * not see it. In a query that is NOT_FOUND; in a mutation, bad input naming the argument.
+ */
+export async function loadVisible(
+  em: EntityManager,
+  permissions: PermissionService,
+  type: ResourceType,
+  rawId: unknown,
+  field: string,
+  operation: 'query' | 'mutation' | 'subscription',
+): Promise<Scoped> {
+  const id = parseId(rawId, field);
+  const entity = ENTITY_BY_TYPE[type];
+  const record = (await em.findOne(entity as typeof Organisation, id)) as Scoped | null;
+  if (!record || !(await permissions.can(VISIBILITY[type], record))) {
+    const message = `no ${LABEL[type]} with id ${id}`;
+    throw operation === 'query' ? new NotFoundError(LABEL[type], field) : new ValidationError(field, message);
+  }
+  return record;
+}
+
+/** Checks one requirement. Returns false to deny; throws when a denial must read as not found. */
+export async function checkRequirement(
+  req: Requirement,
+  root: unknown,
+  args: Record<string, unknown>,
+  ctx: GraphQLContext,
+  info: GraphQLResolveInfo,
+): Promise<boolean> {
+  const p = ctx.permissions;
+  switch (req.kind) {
+    case 'public':
+      return true;
+    case 'deny':
+      return false;
+    case 'authenticated':
+      return p.isAuthenticated;
+    case 'staff':
+      return p.isStaff;
+    case 'superuser':
+      return p.isSuperuser;
+    case 'model':
+      return p.hasModelPermission(req.codename);
+    case 'self-or-admin-of-user': {
+      if (!(root instanceof User) || !p.isAuthenticated) return false;
+      if (root.id === p.userId || p.isStaff) return true;
+      const adminOrgs = await p.adminOrganisationIds();
+      if (adminOrgs.length === 0) return false;
+      const shared = await ctx.em.count(OrganisationMembership, {
+        user: root.id,
+        organisation: { $in: adminOrgs },
+      });
+      return shared > 0;
+    }
+    case 'permission': {
+      if (req.on === 'root') return p.can(req.key, root as Scoped);
+      const raw = readPath(args, req.on.arg);
+      const record = await loadVisible(ctx.em, p, req.on.type, raw, req.on.arg, info.operation.operation);
+      return p.can(req.key, record);
+    }
+  }
+}
+
+function readPath(args: Record<string, unknown>, dotted: string): unknown {
+  let value: unknown = args;
+  for (const part of dotted.split('.')) {
+    value = value && typeof value === 'object' ? (value as Record<string, unknown>)[part] : undefined;
+  }
+  return value;
+}
+
+function describe(req: Requirement): string {
+  switch (req.kind) {
+    case 'permission':
+      return req.key;
+    case 'model':
+      return req.codename;
+    default:
+      return req.kind;
+  }
+}
+
+/**
+ * type-graphql's auth checker: a field passes when any one of its requirements holds.
+ * Anonymous callers get UNAUTHENTICATED; signed-in callers get FORBIDDEN naming what is missing.
+ */
+export const authChecker: AuthCheckerFn<GraphQLContext, Requirement> = async (
+  { root, args, context, info },
+  requirements,
+) => {
+  if (requirements.some((r) => r.kind === 'public')) return true;
+  if (!context.permissions.isAuthenticated) throw new UnauthenticatedError();
+  for (const req of requirements) {
+    if (await checkRequirement(req, root, args, context, info)) return true;
+  }
+  const needs = requirements.filter((r) => r.kind !== 'deny').map(describe);
+  if (needs.length === 0) {
+    // A resolver method that declared nothing: refused (fail-closed), and a bug to fix.
+    throw new ForbiddenError(`${info.parentType.name}.${info.fieldName} declares no permission`);
+  }
+  throw new ForbiddenError(`You need ${needs.join(' or ')} for this`, { permission: needs[0] });
+};
+

@@ -1,0 +1,235 @@
+import type { EntityManager, FilterQuery } from '@mikro-orm/core';
+import { Environment } from '../environments/environment.entity';
+import { ServerSideKey } from '../environments/server-side-key.entity';
+import { UserGroupMembership } from '../groups/user-group.entity';
+import { OrganisationMembership, OrganisationRole } from '../organisations/membership.entity';
+import { Organisation } from '../organisations/organisation.entity';
+import { Project } from '../projects/project.entity';
+import { RoleAssignment } from '../roles/role.entity';
+import { ForbiddenError, UnauthenticatedError } from '../shared/errors';
+import type { Principal } from '../users/principal';
+import type { GrantableKey, ModelCodename, PermissionKey, Scope } from './keys';
+import { ModelPermissionGrant, PermissionGrant } from './permission-grant.entity';
+import { ruleFor } from './rules';
+
+/** Where a record sits: its organisation, and its project and environment when it has them. */
+export interface ScopeRef {
+  readonly organisationId: number;
+  readonly projectId?: number;
+  readonly environmentId?: number;
+}
+
+/** The records permissions are checked on, directly or through a parent. */
+export type Scoped = Organisation | Project | Environment | OrganisationMembership | ServerSideKey;
+
+interface GrantRow {
+  readonly scope: Scope;
+  readonly organisationId: number;
+  readonly projectId: number | null;
+  readonly environmentId: number | null;
+  readonly admin: boolean;
+  readonly keys: ReadonlySet<string>;
+}
+
+/** What the principal holds, loaded once per request. */
+interface Snapshot {
+  readonly roles: ReadonlyMap<number, OrganisationRole>;
+  readonly grants: readonly GrantRow[];
+  readonly modelCodenames: ReadonlySet<string>;
+}
+
+const EMPTY: Snapshot = { roles: new Map(), grants: [], modelCodenames: new Set() };
+
+/**
+ * Answers "may this principal do KEY on that record?" for one request. Single checks
+ * (`can`/`assert`) and list filters (`filter`) are both derived from the rule table in
+ * rules.ts and from one snapshot of the principal's memberships and grants.
+ */
+export class PermissionService {
+  private snapshot: Promise<Snapshot> | undefined;
+
+  constructor(
+    private readonly em: EntityManager,
+    readonly principal: Principal,
+  ) {}
+
+  get isAuthenticated(): boolean {
+    return this.principal.kind !== 'anonymous';
+  }
+
+  get userId(): number | undefined {
+    return this.principal.kind === 'user' ? this.principal.user.id : undefined;
+  }
+
+  get isSuperuser(): boolean {
+    return this.principal.kind === 'user' && this.principal.user.isSuperuser && this.principal.user.isActive;
+  }
+
+  get isStaff(): boolean {
+    return this.principal.kind === 'user' && this.principal.user.isActive && (this.principal.user.isStaff || this.principal.user.isSuperuser);
+  }
+
+  requireUser(): number {
+    const id = this.userId;
+    if (id === undefined) throw new UnauthenticatedError();
+    return id;
+  }
+
+  /** May the principal do `key` on `target`? */
+  async can(key: PermissionKey, target: Scoped | ScopeRef): Promise<boolean> {
+    if (this.isSuperuser) return true;
+    if (!this.isAuthenticated) return false;
+    const ref = 'organisationId' in target ? target : await this.scopeOf(target);
+    return this.decide(await this.load(), key, ref);
+  }
+
+  /** Throws FORBIDDEN naming the key when `can` is false. */
+  async assert(key: PermissionKey, target: Scoped | ScopeRef): Promise<void> {
+    if (!this.isAuthenticated) throw new UnauthenticatedError();
+    if (!(await this.can(key, target))) {
+      throw new ForbiddenError(`You need ${key} for this`, { permission: key });
+    }
+  }
+
+  async hasModelPermission(codename: ModelCodename): Promise<boolean> {
+    if (this.isSuperuser) return true;
+    if (!this.isAuthenticated) return false;
+    return (await this.load()).modelCodenames.has(codename);
+  }
+
+  /** Organisation ids where the principal is a member (with any role). */
+  async memberOrganisationIds(): Promise<number[]> {
+    return [...(await this.load()).roles.keys()];
+  }
+
+  async adminOrganisationIds(): Promise<number[]> {
+    const { roles } = await this.load();
+    return [...roles].filter(([, r]) => r === OrganisationRole.ADMIN).map(([id]) => id);
+  }
+
+  /**
+   * A MikroORM filter selecting exactly the records of `entity` on which the principal
+   * holds `key`. Every list query goes through one of these.
+   */
+  async filter(key: PermissionKey, entity: typeof Organisation): Promise<FilterQuery<Organisation>>;
+  async filter(key: PermissionKey, entity: typeof Project): Promise<FilterQuery<Project>>;
+  async filter(key: PermissionKey, entity: typeof Environment): Promise<FilterQuery<Environment>>;
+  async filter(
+    key: PermissionKey,
+    entity: typeof Organisation | typeof Project | typeof Environment,
+  ): Promise<FilterQuery<Organisation> | FilterQuery<Project> | FilterQuery<Environment>> {
+    if (this.isSuperuser) return {};
+    const none = { id: { $in: [] as number[] } };
+    if (!this.isAuthenticated) return none;
+    const snap = await this.load();
+    const rule = ruleFor(key);
+    const admins = [...snap.roles].filter(([, r]) => r === OrganisationRole.ADMIN).map(([id]) => id);
+    const holds = (g: GrantRow): boolean => rule.grantKey !== null && g.keys.has(rule.grantKey);
+
+    if (entity === Organisation) {
+      if (rule.scope !== 'ORGANISATION') throw new Error(`${key} is not checked on organisations`);
+      const ids = new Set(admins);
+      if (rule.memberSuffices) for (const id of snap.roles.keys()) ids.add(id);
+      for (const g of snap.grants) if (g.scope === 'ORGANISATION' && holds(g)) ids.add(g.organisationId);
+      return { id: { $in: [...ids] } };
+    }
+
+    const projectAdmin = snap.grants.filter((g) => g.scope === 'PROJECT' && g.admin).map((g) => g.projectId!);
+    if (entity === Project) {
+      if (rule.scope !== 'PROJECT') throw new Error(`${key} is not checked on projects`);
+      const ids = new Set<number>(projectAdmin);
+      for (const g of snap.grants) if (g.scope === 'PROJECT' && holds(g)) ids.add(g.projectId!);
+      return { $or: [{ organisation: { $in: admins } }, { id: { $in: [...ids] } }] };
+    }
+
+    if (rule.scope !== 'ENVIRONMENT') throw new Error(`${key} is not checked on environments`);
+    const envIds = new Set<number>();
+    for (const g of snap.grants) {
+      if (g.scope === 'ENVIRONMENT' && (g.admin || holds(g))) envIds.add(g.environmentId!);
+    }
+    return {
+      $or: [
+        { project: { organisation: { $in: admins } } },
+        { project: { $in: projectAdmin } },
+        { id: { $in: [...envIds] } },
+      ],
+    };
+  }
+
+  /** The organisation/project/environment a record belongs to, read from stored rows. */
+  async scopeOf(record: Scoped): Promise<ScopeRef> {
+    if (record instanceof Organisation) return { organisationId: record.id };
+    if (record instanceof OrganisationMembership) return { organisationId: record.organisation.id };
+    if (record instanceof Project) return { organisationId: record.organisation.id, projectId: record.id };
+    const environment =
+      record instanceof ServerSideKey ? await this.em.findOneOrFail(Environment, record.environment.id) : record;
+    const project = await this.em.findOneOrFail(Project, environment.project.id);
+    return { organisationId: project.organisation.id, projectId: project.id, environmentId: environment.id };
+  }
+
+  private decide(snap: Snapshot, key: PermissionKey, ref: ScopeRef): boolean {
+    const role = snap.roles.get(ref.organisationId);
+    if (role === undefined) return false; // grants count only for members
+    if (role === OrganisationRole.ADMIN) return true;
+    const rule = ruleFor(key);
+    if (rule.memberSuffices) return true;
+    const grantKey = rule.grantKey;
+    const holds = (g: GrantRow): boolean => grantKey !== null && g.keys.has(grantKey);
+    switch (rule.scope) {
+      case 'ORGANISATION':
+        return snap.grants.some((g) => g.scope === 'ORGANISATION' && g.organisationId === ref.organisationId && holds(g));
+      case 'PROJECT':
+      case 'ENVIRONMENT': {
+        if (ref.projectId === undefined) throw new Error(`${key} needs a project or environment`);
+        const onProject = snap.grants.filter((g) => g.scope === 'PROJECT' && g.projectId === ref.projectId);
+        if (rule.projectAdminSuffices && onProject.some((g) => g.admin)) return true;
+        if (rule.scope === 'PROJECT') return onProject.some(holds);
+        if (ref.environmentId === undefined) throw new Error(`${key} needs an environment`);
+        const onEnv = snap.grants.filter((g) => g.scope === 'ENVIRONMENT' && g.environmentId === ref.environmentId);
+        return (rule.environmentAdminSuffices && onEnv.some((g) => g.admin)) || onEnv.some(holds);
+      }
+    }
+  }
+
+  private load(): Promise<Snapshot> {
+    this.snapshot ??= this.principal.kind === 'user' ? this.loadForUser(this.principal.user.id) : Promise.resolve(EMPTY);
+    return this.snapshot;
+  }
+
+  private async loadForUser(userId: number): Promise<Snapshot> {
+    const em = this.em;
+    const [memberships, groupRows] = await Promise.all([
+      em.find(OrganisationMembership, { user: userId }, { fields: ['organisation', 'role'] }),
+      em.find(UserGroupMembership, { user: userId }, { fields: ['group'], populate: ['group'] }),
+    ]);
+    const roles = new Map(memberships.map((m) => [m.organisation.id, m.role]));
+    const groupIds = groupRows.map((g) => g.group.id);
+    const instanceGroupIds = groupRows.filter((g) => !g.group.organisation).map((g) => g.group.id);
+    const roleRows = await em.find(
+      RoleAssignment,
+      { $or: [{ user: userId }, { group: { $in: groupIds } }] },
+      { fields: ['role'] },
+    );
+    const [grants, modelGrants] = await Promise.all([
+      roles.size === 0
+        ? Promise.resolve([])
+        : em.find(PermissionGrant, {
+            organisation: { $in: [...roles.keys()] },
+            $or: [{ user: userId }, { group: { $in: groupIds } }, { role: { $in: roleRows.map((r) => r.role.id) } }],
+          }),
+      em.find(ModelPermissionGrant, { $or: [{ user: userId }, { group: { $in: instanceGroupIds } }] }),
+    ]);
+    return {
+      roles,
+      grants: grants.map((g) => ({
+        scope: g.scope as Scope,
+        organisationId: g.organisation.id,
+        projectId: g.project?.id ?? null,
+        environmentId: g.environment?.id ?? null,
+        admin: g.admin,
+        keys: new Set<string>(g.keys satisfies GrantableKey[]),
+      })),
+      modelCodenames: new Set(modelGrants.map((m) => m.codename)),
+    };
+  }
+}

@@ -1,0 +1,70 @@
+import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Environment } from '../environments/environment.entity';
+import type { GraphQLContext } from '../graphql/context';
+import { Organisation } from '../organisations/organisation.entity';
+import { Authenticated, permissionOn } from '../permissions/requirement';
+import { DenyByDefault, Requires } from '../permissions/requires.decorator';
+import { parseId } from '../shared/id-arg';
+import { CreateProjectInput, UpdateProjectInput } from './project.inputs';
+import { Project } from './project.entity';
+
+const projectArg = (arg: string) => ({ arg, type: 'project' as const });
+
+@DenyByDefault()
+@Resolver(() => Project)
+export class ProjectResolver {
+  @Query(() => [Project], { description: 'Projects the caller may view, optionally of one organisation.' })
+  @Requires(Authenticated)
+  projects(
+    @Arg('organisationId', () => ID, { nullable: true }) organisationId: string | undefined,
+    @Ctx() { em, permissions, services }: GraphQLContext,
+  ): Promise<Project[]> {
+    const orgId = organisationId == null ? undefined : parseId(organisationId, 'organisationId');
+    return services.projects.list(em, permissions, orgId);
+  }
+
+  @Query(() => Project)
+  @Requires(permissionOn('VIEW_PROJECT', projectArg('id')))
+  project(@Arg('id', () => ID) id: string, @Ctx() { em }: GraphQLContext): Promise<Project> {
+    return em.findOneOrFail(Project, parseId(id, 'id'));
+  }
+
+  @Mutation(() => Project, { description: 'Creates a project; the creator becomes its admin.' })
+  @Requires(permissionOn('CREATE_PROJECT', { arg: 'input.organisationId', type: 'organisation' }))
+  async createProject(@Arg('input') input: CreateProjectInput, @Ctx() { em, permissions, services }: GraphQLContext): Promise<Project> {
+    const org = await em.findOneOrFail(Organisation, parseId(input.organisationId, 'input.organisationId'));
+    return services.projects.create(em, permissions, org, input);
+  }
+
+  @Mutation(() => Project)
+  @Requires(permissionOn('PROJECT_ADMIN', projectArg('id')))
+  async updateProject(
+    @Arg('id', () => ID) id: string,
+    @Arg('input') input: UpdateProjectInput,
+    @Ctx() { em, permissions, services }: GraphQLContext,
+  ): Promise<Project> {
+    const project = await em.findOneOrFail(Project, parseId(id, 'id'));
+    return services.projects.update(em, permissions, project, input);
+  }
+
+  @Mutation(() => ID, { description: 'Deletes a project and everything in it; returns its id.' })
+  @Requires(permissionOn('PROJECT_ADMIN', projectArg('id')))
+  async deleteProject(@Arg('id', () => ID) id: string, @Ctx() { em, permissions, services }: GraphQLContext): Promise<string> {
+    const project = await em.findOneOrFail(Project, parseId(id, 'id'));
+    await services.projects.delete(em, permissions, project);
+    return id;
+  }
+
+  @FieldResolver(() => Organisation)
+  @Requires(permissionOn('VIEW_PROJECT', 'root'))
+  organisation(@Root() project: Project, @Ctx() { em }: GraphQLContext): Promise<Organisation> {
+    return em.findOneOrFail(Organisation, project.organisation.id);
+  }
+
+  @FieldResolver(() => [Environment], { description: 'Environments of this project the caller may view.' })
+  @Requires(permissionOn('VIEW_PROJECT', 'root'))
+  async environments(@Root() project: Project, @Ctx() { em, permissions }: GraphQLContext): Promise<Environment[]> {
+    const visible = await permissions.filter('VIEW_ENVIRONMENT', Environment);
+    return em.find(Environment, { $and: [{ project }, visible] }, { orderBy: { id: 'asc' } });
+  }
+}

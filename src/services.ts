@@ -1,0 +1,43 @@
+import type { MikroORM } from '@mikro-orm/core';
+import { AuditService } from './audit/audit.service';
+import type { Config } from './config/config';
+import { EnvironmentService } from './environments/environment.service';
+import { OrganisationService } from './organisations/organisation.service';
+import { ProjectService } from './projects/project.service';
+import type { Logger } from './shared/logger';
+import { createPassport, type PassportInstance } from './users/passport';
+import { PasswordHasher } from './users/password';
+import { TokenService } from './users/session.service';
+import { UserService } from './users/user.service';
+
+/** Application services: stateless singletons; every call takes a request's EntityManager. */
+export interface Services {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly passwords: PasswordHasher;
+  readonly users: UserService;
+  readonly tokens: TokenService;
+  readonly passport: PassportInstance;
+  readonly audit: AuditService;
+  readonly organisations: OrganisationService;
+  readonly projects: ProjectService;
+  readonly environments: EnvironmentService;
+}
+
+export function createServices(config: Config, orm: MikroORM, logger: Logger): Services {
+  const passwords = new PasswordHasher(config.argon2);
+  const users = new UserService(passwords);
+  const audit = new AuditService();
+  return {
+    config,
+    logger,
+    passwords,
+    users,
+    tokens: new TokenService(config.sessionTtlMs),
+    passport: createPassport(orm, users),
+    audit,
+    organisations: new OrganisationService(config, users, audit),
+    projects: new ProjectService(audit),
+    environments: new EnvironmentService(audit),
+  };
+}
