@@ -18,7 +18,9 @@ async function main(): Promise<void> {
       // missing counts as drift
     }
     if (committed !== printed) {
-      console.error('schema.graphql is out of date with the code: run `npm run schema:emit` and commit it.');
+      console.error(
+        'schema.graphql is out of date with the code: run `npm run schema:emit` and commit it.',
+      );
       process.exit(1);
     }
     console.log('schema.graphql matches the code.');

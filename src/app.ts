@@ -114,15 +114,19 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     app.use((_req, res) => {
       res.status(404).json({ detail: 'Not found.' });
     });
-    app.use((err: unknown, req: express.Request, res: express.Response, _next: express.NextFunction) => {
-      const status = (err as { status?: number; statusCode?: number }).status ?? (err as { statusCode?: number }).statusCode;
-      if (status && status >= 400 && status < 500) {
-        res.status(status).json({ detail: (err as Error).message });
-        return;
-      }
-      logger.error({ err, requestId: req.requestId }, 'unhandled error');
-      res.status(500).json({ detail: 'Internal server error', requestId: req.requestId });
-    });
+    app.use(
+      (err: unknown, req: express.Request, res: express.Response, _next: express.NextFunction) => {
+        const status =
+          (err as { status?: number; statusCode?: number }).status ??
+          (err as { statusCode?: number }).statusCode;
+        if (status && status >= 400 && status < 500) {
+          res.status(status).json({ detail: (err as Error).message });
+          return;
+        }
+        logger.error({ err, requestId: req.requestId }, 'unhandled error');
+        res.status(500).json({ detail: 'Internal server error', requestId: req.requestId });
+      },
+    );
 
     return {
       config,

@@ -1,4 +1,13 @@
-import { Entity, Enum, Index, ManyToOne, OptionalProps, PrimaryKey, Property, type Rel } from '@mikro-orm/core';
+import {
+  Entity,
+  Enum,
+  Index,
+  ManyToOne,
+  OptionalProps,
+  PrimaryKey,
+  Property,
+  type Rel,
+} from '@mikro-orm/core';
 import { Environment } from '../environments/environment.entity';
 import { OrganisationApiKey } from '../organisations/organisation-api-key.entity';
 import { Organisation } from '../organisations/organisation.entity';

@@ -66,10 +66,15 @@ const PASSWORD_OPTIONS = {
   'no-input': { type: 'boolean' },
 } as const;
 
-async function obtainPassword(values: { password?: string; 'password-stdin'?: boolean; 'no-input'?: boolean }): Promise<string> {
+async function obtainPassword(values: {
+  password?: string;
+  'password-stdin'?: boolean;
+  'no-input'?: boolean;
+}): Promise<string> {
   if (values['password-stdin']) return readStdin();
   if (values.password !== undefined) return values.password;
-  if (values['no-input'] || !process.stdin.isTTY) throw new UsageError('A password is required: use --password-stdin');
+  if (values['no-input'] || !process.stdin.isTTY)
+    throw new UsageError('A password is required: use --password-stdin');
   for (;;) {
     const first = await ask('Password: ', true);
     const second = await ask('Password (again): ', true);
@@ -89,12 +94,18 @@ async function obtainPassword(values: { password?: string; 'password-stdin'?: bo
 export async function createSuperuser(config: Config, argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: { ...PASSWORD_OPTIONS, email: { type: 'string' }, 'first-name': { type: 'string' }, 'last-name': { type: 'string' } },
+    options: {
+      ...PASSWORD_OPTIONS,
+      email: { type: 'string' },
+      'first-name': { type: 'string' },
+      'last-name': { type: 'string' },
+    },
     strict: true,
   });
   let email = values.email;
   if (email === undefined) {
-    if (values['no-input'] || !process.stdin.isTTY) throw new UsageError('--email is required with --no-input');
+    if (values['no-input'] || !process.stdin.isTTY)
+      throw new UsageError('--email is required with --no-input');
     email = await ask('Email: ');
   }
   email = normaliseEmail(email, '--email');
@@ -119,9 +130,15 @@ export async function createSuperuser(config: Config, argv: string[]): Promise<v
 }
 
 export async function changePassword(config: Config, argv: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({ args: argv, options: PASSWORD_OPTIONS, allowPositionals: true, strict: true });
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: PASSWORD_OPTIONS,
+    allowPositionals: true,
+    strict: true,
+  });
   const email = positionals[0];
-  if (!email || positionals.length > 1) throw new UsageError('Usage: flagward changepassword EMAIL');
+  if (!email || positionals.length > 1)
+    throw new UsageError('Usage: flagward changepassword EMAIL');
   const db = await openDatabase(config);
   try {
     await migrate(db.orm);

@@ -1,6 +1,13 @@
 import 'reflect-metadata';
 import { ConfigError, loadConfig } from '../config/config';
-import { changePassword, createSuperuser, describeFailure, runMigrations, serve, USAGE } from './commands';
+import {
+  changePassword,
+  createSuperuser,
+  describeFailure,
+  runMigrations,
+  serve,
+  USAGE,
+} from './commands';
 
 /** `flagward <command>`: the one place that reads process.env and hands it to loadConfig. */
 async function main(argv: string[]): Promise<void> {

@@ -66,7 +66,9 @@ export function loadConfig(env: Env): Config {
   const parsed = envSchema.safeParse(cleaned);
   if (!parsed.success) {
     throw new ConfigError(
-      parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message} (got ${show(env, i.path)})`),
+      parsed.error.issues.map(
+        (i) => `${i.path.join('.')}: ${i.message} (got ${show(env, i.path)})`,
+      ),
     );
   }
   const e = parsed.data;

@@ -2,7 +2,11 @@ import { AuditLog } from '../audit/audit-log.entity';
 import { Environment } from '../environments/environment.entity';
 import { ServerSideKey } from '../environments/server-side-key.entity';
 import { Feature } from '../features/feature.entity';
-import { FeatureSegment, FeatureState, MultivariateStateValue } from '../features/feature-state.entity';
+import {
+  FeatureSegment,
+  FeatureState,
+  MultivariateStateValue,
+} from '../features/feature-state.entity';
 import { MultivariateOption } from '../features/multivariate-option.entity';
 import { UserGroup, UserGroupMembership } from '../groups/user-group.entity';
 import { Identity, Trait } from '../identities/identity.entity';

@@ -49,7 +49,12 @@ export const ENVIRONMENT_SETTING_KEYS = [
   'bannerColour',
 ] as const satisfies readonly (keyof EnvironmentSettingsInput)[];
 
-export const NULLABLE_ENVIRONMENT_SETTINGS = ['description', 'hideDisabledFlags', 'bannerText', 'bannerColour'] as const;
+export const NULLABLE_ENVIRONMENT_SETTINGS = [
+  'description',
+  'hideDisabledFlags',
+  'bannerText',
+  'bannerColour',
+] as const;
 
 @InputType()
 export class CreateEnvironmentInput extends EnvironmentSettingsInput {

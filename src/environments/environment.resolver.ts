@@ -22,19 +22,30 @@ const keyArg = (arg: string) => ({ arg, type: 'serverSideKey' as const });
 export class EnvironmentResolver {
   @Query(() => [Environment], { description: 'Environments of a project the caller may view.' })
   @Requires(permissionOn('VIEW_PROJECT', { arg: 'projectId', type: 'project' }))
-  async environments(@Arg('projectId', () => ID) projectId: string, @Ctx() { em, permissions }: GraphQLContext): Promise<Environment[]> {
+  async environments(
+    @Arg('projectId', () => ID) projectId: string,
+    @Ctx() { em, permissions }: GraphQLContext,
+  ): Promise<Environment[]> {
     const visible = await permissions.filter('VIEW_ENVIRONMENT', Environment);
-    return em.find(Environment, { $and: [{ project: parseId(projectId, 'projectId') }, visible] }, { orderBy: { id: 'asc' } });
+    return em.find(
+      Environment,
+      { $and: [{ project: parseId(projectId, 'projectId') }, visible] },
+      { orderBy: { id: 'asc' } },
+    );
   }
 
   @Query(() => Environment)
   @Requires(permissionOn('VIEW_ENVIRONMENT', envArg('id')))
-  environment(@Arg('id', () => ID) id: string, @Ctx() { em }: GraphQLContext): Promise<Environment> {
+  environment(
+    @Arg('id', () => ID) id: string,
+    @Ctx() { em }: GraphQLContext,
+  ): Promise<Environment> {
     return em.findOneOrFail(Environment, parseId(id, 'id'));
   }
 
   @Mutation(() => Environment, {
-    description: 'Creates an environment with a default state for every feature; the creator becomes its admin.',
+    description:
+      'Creates an environment with a default state for every feature; the creator becomes its admin.',
   })
   @Requires(permissionOn('CREATE_ENVIRONMENT', { arg: 'input.projectId', type: 'project' }))
   async createEnvironment(
@@ -56,24 +67,40 @@ export class EnvironmentResolver {
     return services.environments.update(em, permissions, env, input);
   }
 
-  @Mutation(() => ID, { description: 'Deletes an environment and everything in it; returns its id.' })
+  @Mutation(() => ID, {
+    description: 'Deletes an environment and everything in it; returns its id.',
+  })
   @Requires(permissionOn('ENVIRONMENT_ADMIN', envArg('id')))
-  async deleteEnvironment(@Arg('id', () => ID) id: string, @Ctx() { em, permissions, services }: GraphQLContext): Promise<string> {
+  async deleteEnvironment(
+    @Arg('id', () => ID) id: string,
+    @Ctx() { em, permissions, services }: GraphQLContext,
+  ): Promise<string> {
     const env = await em.findOneOrFail(Environment, parseId(id, 'id'));
     await services.environments.delete(em, permissions, env);
     return id;
   }
 
-  @FieldResolver(() => Project, { nullable: true, description: 'Null when the caller may not view the project.' })
+  @FieldResolver(() => Project, {
+    nullable: true,
+    description: 'Null when the caller may not view the project.',
+  })
   @Requires(permissionOn('VIEW_ENVIRONMENT', 'root'))
-  async project(@Root() env: Environment, @Ctx() { em, permissions }: GraphQLContext): Promise<Project | null> {
+  async project(
+    @Root() env: Environment,
+    @Ctx() { em, permissions }: GraphQLContext,
+  ): Promise<Project | null> {
     const project = await em.findOneOrFail(Project, env.project.id);
     return (await permissions.can('VIEW_PROJECT', project)) ? project : null;
   }
 
-  @FieldResolver(() => [ServerSideKey], { description: 'Server-side SDK keys (environment admins only).' })
+  @FieldResolver(() => [ServerSideKey], {
+    description: 'Server-side SDK keys (environment admins only).',
+  })
   @Requires(permissionOn('ENVIRONMENT_ADMIN', 'root'))
-  serverSideKeys(@Root() env: Environment, @Ctx() { em, services }: GraphQLContext): Promise<ServerSideKey[]> {
+  serverSideKeys(
+    @Root() env: Environment,
+    @Ctx() { em, services }: GraphQLContext,
+  ): Promise<ServerSideKey[]> {
     return services.environments.listServerSideKeys(em, env);
   }
 
@@ -83,7 +110,10 @@ export class EnvironmentResolver {
     @Arg('input') input: CreateServerSideKeyInput,
     @Ctx() { em, permissions, services }: GraphQLContext,
   ): Promise<CreatedServerSideKey> {
-    const env = await em.findOneOrFail(Environment, parseId(input.environmentId, 'input.environmentId'));
+    const env = await em.findOneOrFail(
+      Environment,
+      parseId(input.environmentId, 'input.environmentId'),
+    );
     return services.environments.createServerSideKey(em, permissions, env, input);
   }
 
@@ -100,7 +130,10 @@ export class EnvironmentResolver {
 
   @Mutation(() => ID, { description: 'Revokes a server-side key for good; returns its id.' })
   @Requires(permissionOn('ENVIRONMENT_ADMIN', keyArg('id')))
-  async deleteServerSideKey(@Arg('id', () => ID) id: string, @Ctx() { em, permissions, services }: GraphQLContext): Promise<string> {
+  async deleteServerSideKey(
+    @Arg('id', () => ID) id: string,
+    @Ctx() { em, permissions, services }: GraphQLContext,
+  ): Promise<string> {
     const row = await em.findOneOrFail(ServerSideKey, parseId(id, 'id'));
     await services.environments.deleteServerSideKey(em, permissions, row);
     return id;

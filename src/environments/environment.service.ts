@@ -25,14 +25,21 @@ const KEY_AUDITED = ['name', 'keyPrefix', 'active', 'expiresAt'] as const;
 export class EnvironmentService {
   constructor(private readonly audit: AuditService) {}
 
-  async create(em: EntityManager, p: PermissionService, project: Project, input: CreateEnvironmentInput): Promise<Environment> {
+  async create(
+    em: EntityManager,
+    p: PermissionService,
+    project: Project,
+    input: CreateEnvironmentInput,
+  ): Promise<Environment> {
     return em.transactional(async (tx) => {
       const env = tx.create(Environment, { name: input.name.trim(), project });
       applySettings(env, input, ENVIRONMENT_SETTING_KEYS, NULLABLE_ENVIRONMENT_SETTINGS);
       // Every feature of the project gets its default state here.
       const features = await tx.find(Feature, { project });
       for (const feature of features) {
-        const value = project.preventFlagDefaults ? typeInitialValue(null) : typeInitialValue(feature.initialValue);
+        const value = project.preventFlagDefaults
+          ? typeInitialValue(null)
+          : typeInitialValue(feature.initialValue);
         tx.create(FeatureState, {
           feature,
           environment: env,
@@ -52,18 +59,41 @@ export class EnvironmentService {
         });
       }
       await tx.flush();
-      this.record(tx, p, project, env, ChangeType.CREATE, `New environment created: ${env.name}`, null, pick(env, AUDITED));
+      this.record(
+        tx,
+        p,
+        project,
+        env,
+        ChangeType.CREATE,
+        `New environment created: ${env.name}`,
+        null,
+        pick(env, AUDITED),
+      );
       return env;
     });
   }
 
-  async update(em: EntityManager, p: PermissionService, env: Environment, input: UpdateEnvironmentInput): Promise<Environment> {
+  async update(
+    em: EntityManager,
+    p: PermissionService,
+    env: Environment,
+    input: UpdateEnvironmentInput,
+  ): Promise<Environment> {
     return em.transactional(async (tx) => {
       const project = await tx.findOneOrFail(Project, env.project.id);
       const before = pick(env, AUDITED);
       if (input.name !== undefined) env.name = input.name.trim();
       applySettings(env, input, ENVIRONMENT_SETTING_KEYS, NULLABLE_ENVIRONMENT_SETTINGS);
-      this.record(tx, p, project, env, ChangeType.UPDATE, `Environment updated: ${env.name}`, before, pick(env, AUDITED));
+      this.record(
+        tx,
+        p,
+        project,
+        env,
+        ChangeType.UPDATE,
+        `Environment updated: ${env.name}`,
+        before,
+        pick(env, AUDITED),
+      );
       await tx.flush();
       return env;
     });
@@ -109,7 +139,16 @@ export class EnvironmentService {
         expiresAt: input.expiresAt ?? null,
       });
       await tx.flush();
-      this.recordKey(tx, p, project, env, row, ChangeType.CREATE, `Server-side key created: ${row.name}`, null);
+      this.recordKey(
+        tx,
+        p,
+        project,
+        env,
+        row,
+        ChangeType.CREATE,
+        `Server-side key created: ${row.name}`,
+        null,
+      );
       return { key, serverSideKey: row };
     });
   }
@@ -126,13 +165,26 @@ export class EnvironmentService {
       const before = pick(row, KEY_AUDITED);
       if (input.name !== undefined) row.name = input.name.trim();
       applySettings(row, input, ['active', 'expiresAt'], ['expiresAt']);
-      this.recordKey(tx, p, project, env, row, ChangeType.UPDATE, `Server-side key updated: ${row.name}`, before);
+      this.recordKey(
+        tx,
+        p,
+        project,
+        env,
+        row,
+        ChangeType.UPDATE,
+        `Server-side key updated: ${row.name}`,
+        before,
+      );
       await tx.flush();
       return row;
     });
   }
 
-  async deleteServerSideKey(em: EntityManager, p: PermissionService, row: ServerSideKey): Promise<void> {
+  async deleteServerSideKey(
+    em: EntityManager,
+    p: PermissionService,
+    row: ServerSideKey,
+  ): Promise<void> {
     await em.transactional(async (tx) => {
       const env = await tx.findOneOrFail(Environment, row.environment.id);
       const project = await tx.findOneOrFail(Project, env.project.id);

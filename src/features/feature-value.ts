@@ -21,13 +21,33 @@ const INT_LIMIT = 2_147_483_647;
  */
 export function typeInitialValue(value: string | null | undefined): TypedValue {
   if (value === null || value === undefined) {
-    return { valueType: ValueType.unicode, stringValue: null, integerValue: null, booleanValue: null };
+    return {
+      valueType: ValueType.unicode,
+      stringValue: null,
+      integerValue: null,
+      booleanValue: null,
+    };
   }
   if (/^[+-]?\d+$/.test(value) && Math.abs(Number(value)) < INT_LIMIT) {
-    return { valueType: ValueType.int, stringValue: null, integerValue: String(Number(value)), booleanValue: null };
+    return {
+      valueType: ValueType.int,
+      stringValue: null,
+      integerValue: String(Number(value)),
+      booleanValue: null,
+    };
   }
   if (value === 'true' || value === 'True' || value === 'false' || value === 'False') {
-    return { valueType: ValueType.bool, stringValue: null, integerValue: null, booleanValue: value.toLowerCase() === 'true' };
+    return {
+      valueType: ValueType.bool,
+      stringValue: null,
+      integerValue: null,
+      booleanValue: value.toLowerCase() === 'true',
+    };
   }
-  return { valueType: ValueType.unicode, stringValue: value, integerValue: null, booleanValue: null };
+  return {
+    valueType: ValueType.unicode,
+    stringValue: value,
+    integerValue: null,
+    booleanValue: null,
+  };
 }

@@ -27,7 +27,8 @@ export const FEATURE_VALUE_LIMIT = 20_000;
 @Entity({ tableName: 'features' })
 @Unique({
   name: 'features_project_name_ci_unique',
-  expression: 'create unique index "features_project_name_ci_unique" on "features" ("project_id", lower("name"))',
+  expression:
+    'create unique index "features_project_name_ci_unique" on "features" ("project_id", lower("name"))',
 })
 export class Feature {
   [OptionalProps]?:

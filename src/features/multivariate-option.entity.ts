@@ -1,4 +1,14 @@
-import { Check, Entity, Enum, ManyToOne, OptionalProps, PrimaryKey, Property, type Rel, Unique } from '@mikro-orm/core';
+import {
+  Check,
+  Entity,
+  Enum,
+  ManyToOne,
+  OptionalProps,
+  PrimaryKey,
+  Property,
+  type Rel,
+  Unique,
+} from '@mikro-orm/core';
 import { Feature } from './feature.entity';
 import { ValueType } from './feature-value';
 

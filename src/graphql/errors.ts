@@ -1,5 +1,9 @@
 import { unwrapResolverError } from '@apollo/server/errors';
-import { DriverException, NotFoundError as OrmNotFoundError, UniqueConstraintViolationException } from '@mikro-orm/core';
+import {
+  DriverException,
+  NotFoundError as OrmNotFoundError,
+  UniqueConstraintViolationException,
+} from '@mikro-orm/core';
 import type { GraphQLFormattedError } from 'graphql';
 import { ArgumentValidationError } from 'type-graphql';
 import type { ValidationError as ClassValidationError } from 'class-validator';
@@ -7,7 +11,10 @@ import { AppError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 
 /** Flattens class-validator's tree into `path: message` pairs. */
-function flatten(errors: readonly ClassValidationError[], prefix = ''): { field: string; message: string }[] {
+function flatten(
+  errors: readonly ClassValidationError[],
+  prefix = '',
+): { field: string; message: string }[] {
   return errors.flatMap((e) => {
     const field = prefix ? `${prefix}.${e.property}` : e.property;
     const own = Object.values(e.constraints ?? {}).map((message) => ({ field, message }));
@@ -15,7 +22,16 @@ function flatten(errors: readonly ClassValidationError[], prefix = ''): { field:
   });
 }
 
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P03', '08006', '08001']);
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  '57P01',
+  '57P03',
+  '08006',
+  '08001',
+]);
 
 /**
  * Maps every error leaving the API to a stable `extensions.code`. Expected errors keep their
@@ -32,7 +48,11 @@ export function formatError(logger: Logger) {
       return {
         ...base,
         message: problems.map((p) => `${p.field}: ${p.message}`).join('; ') || 'Invalid input',
-        extensions: { code: 'BAD_USER_INPUT', field: problems[0]?.field, fields: problems.map((p) => p.field) },
+        extensions: {
+          code: 'BAD_USER_INPUT',
+          field: problems[0]?.field,
+          fields: problems.map((p) => p.field),
+        },
       };
     }
     if (original instanceof AppError) {
@@ -42,19 +62,34 @@ export function formatError(logger: Logger) {
       return { ...base, message: 'Not found', extensions: { code: 'NOT_FOUND' } };
     }
     if (original instanceof UniqueConstraintViolationException) {
-      return { ...base, message: 'This conflicts with an existing record', extensions: { code: 'CONFLICT' } };
+      return {
+        ...base,
+        message: 'This conflicts with an existing record',
+        extensions: { code: 'CONFLICT' },
+      };
     }
     const code = (original as { code?: unknown } | null)?.code;
-    if (original instanceof DriverException || (typeof code === 'string' && CONNECTION_CODES.has(code))) {
+    if (
+      original instanceof DriverException ||
+      (typeof code === 'string' && CONNECTION_CODES.has(code))
+    ) {
       if (typeof code === 'string' && CONNECTION_CODES.has(code)) {
         logger.warn({ err: original }, 'database unavailable');
-        return { ...base, message: 'The database is unreachable; try again shortly', extensions: { code: 'SERVICE_UNAVAILABLE' } };
+        return {
+          ...base,
+          message: 'The database is unreachable; try again shortly',
+          extensions: { code: 'SERVICE_UNAVAILABLE' },
+        };
       }
     }
     // Errors GraphQL itself produced (parse, validation, variable coercion) are safe to show.
     const existing = formatted.extensions?.code;
     if (existing && existing !== 'INTERNAL_SERVER_ERROR') return formatted;
     logger.error({ err: original, path: formatted.path }, 'unexpected error in GraphQL request');
-    return { ...base, message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+    return {
+      ...base,
+      message: 'Internal server error',
+      extensions: { code: 'INTERNAL_SERVER_ERROR' },
+    };
   };
 }

@@ -27,7 +27,11 @@ export function principalMiddleware(orm: MikroORM, tokens: TokenService) {
         .resolve(orm.em.fork(), match[1])
         .then((found) => {
           req.principal = found
-            ? { kind: 'user', user: found.user, session: { idHash: found.idHash, kind: SessionKind.TOKEN } }
+            ? {
+                kind: 'user',
+                user: found.user,
+                session: { idHash: found.idHash, kind: SessionKind.TOKEN },
+              }
             : ANONYMOUS;
           next();
         })
@@ -36,7 +40,11 @@ export function principalMiddleware(orm: MikroORM, tokens: TokenService) {
     }
     const user = req.user as User | undefined;
     req.principal = user
-      ? { kind: 'user', user, session: { idHash: sha256Hex(req.sessionID), kind: SessionKind.COOKIE } }
+      ? {
+          kind: 'user',
+          user,
+          session: { idHash: sha256Hex(req.sessionID), kind: SessionKind.COOKIE },
+        }
       : ANONYMOUS;
     next();
   };

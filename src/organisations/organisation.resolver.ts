@@ -6,7 +6,12 @@ import { Project } from '../projects/project.entity';
 import { parseId } from '../shared/id-arg';
 import { User } from '../users/user.entity';
 import { OrganisationMembership, OrganisationRole } from './membership.entity';
-import { AddMemberInput, CreateOrganisationInput, UpdateMemberInput, UpdateOrganisationInput } from './organisation.inputs';
+import {
+  AddMemberInput,
+  CreateOrganisationInput,
+  UpdateMemberInput,
+  UpdateOrganisationInput,
+} from './organisation.inputs';
 import { Organisation } from './organisation.entity';
 
 const byId = (arg: string) => ({ arg, type: 'organisation' as const });
@@ -22,11 +27,16 @@ export class OrganisationResolver {
 
   @Query(() => Organisation)
   @Requires(permissionOn('ORGANISATION_MEMBER', byId('id')))
-  organisation(@Arg('id', () => ID) id: string, @Ctx() { em }: GraphQLContext): Promise<Organisation> {
+  organisation(
+    @Arg('id', () => ID) id: string,
+    @Ctx() { em }: GraphQLContext,
+  ): Promise<Organisation> {
     return em.findOneOrFail(Organisation, parseId(id, 'id'));
   }
 
-  @Mutation(() => Organisation, { description: 'Creates an organisation; the caller becomes its ADMIN.' })
+  @Mutation(() => Organisation, {
+    description: 'Creates an organisation; the caller becomes its ADMIN.',
+  })
   @Requires(Authenticated)
   createOrganisation(
     @Arg('input') input: CreateOrganisationInput,
@@ -46,9 +56,14 @@ export class OrganisationResolver {
     return services.organisations.update(em, permissions, org, input);
   }
 
-  @Mutation(() => ID, { description: 'Deletes an organisation and everything in it; returns its id.' })
+  @Mutation(() => ID, {
+    description: 'Deletes an organisation and everything in it; returns its id.',
+  })
   @Requires(permissionOn('ORGANISATION_ADMIN', byId('id')))
-  async deleteOrganisation(@Arg('id', () => ID) id: string, @Ctx() { em, permissions, services }: GraphQLContext): Promise<string> {
+  async deleteOrganisation(
+    @Arg('id', () => ID) id: string,
+    @Ctx() { em, permissions, services }: GraphQLContext,
+  ): Promise<string> {
     const org = await em.findOneOrFail(Organisation, parseId(id, 'id'));
     await services.organisations.delete(em, permissions, org);
     return id;
@@ -60,7 +75,10 @@ export class OrganisationResolver {
     @Arg('input') input: AddMemberInput,
     @Ctx() { em, permissions, services }: GraphQLContext,
   ): Promise<OrganisationMembership> {
-    const org = await em.findOneOrFail(Organisation, parseId(input.organisationId, 'input.organisationId'));
+    const org = await em.findOneOrFail(
+      Organisation,
+      parseId(input.organisationId, 'input.organisationId'),
+    );
     return services.organisations.addMember(em, permissions, org, input);
   }
 
@@ -70,7 +88,10 @@ export class OrganisationResolver {
     @Arg('input') input: UpdateMemberInput,
     @Ctx() { em, permissions, services }: GraphQLContext,
   ): Promise<OrganisationMembership> {
-    const org = await em.findOneOrFail(Organisation, parseId(input.organisationId, 'input.organisationId'));
+    const org = await em.findOneOrFail(
+      Organisation,
+      parseId(input.organisationId, 'input.organisationId'),
+    );
     return services.organisations.updateMember(em, permissions, org, input);
   }
 
@@ -88,19 +109,37 @@ export class OrganisationResolver {
 
   @FieldResolver(() => [OrganisationMembership])
   @Requires(permissionOn('ORGANISATION_MEMBER', 'root'))
-  members(@Root() org: Organisation, @Ctx() { em, services }: GraphQLContext): Promise<OrganisationMembership[]> {
+  members(
+    @Root() org: Organisation,
+    @Ctx() { em, services }: GraphQLContext,
+  ): Promise<OrganisationMembership[]> {
     return services.organisations.members(em, org);
   }
 
-  @FieldResolver(() => [Project], { description: 'Projects of this organisation the caller may view.' })
+  @FieldResolver(() => [Project], {
+    description: 'Projects of this organisation the caller may view.',
+  })
   @Requires(permissionOn('ORGANISATION_MEMBER', 'root'))
-  async projects(@Root() org: Organisation, @Ctx() { em, permissions }: GraphQLContext): Promise<Project[]> {
-    return em.find(Project, { $and: [{ organisation: org }, await permissions.filter('VIEW_PROJECT', Project)] }, { orderBy: { id: 'asc' } });
+  async projects(
+    @Root() org: Organisation,
+    @Ctx() { em, permissions }: GraphQLContext,
+  ): Promise<Project[]> {
+    return em.find(
+      Project,
+      { $and: [{ organisation: org }, await permissions.filter('VIEW_PROJECT', Project)] },
+      { orderBy: { id: 'asc' } },
+    );
   }
 
-  @FieldResolver(() => OrganisationRole, { nullable: true, description: "The caller's role here (null for non-members, e.g. superusers)." })
+  @FieldResolver(() => OrganisationRole, {
+    nullable: true,
+    description: "The caller's role here (null for non-members, e.g. superusers).",
+  })
   @Requires(permissionOn('ORGANISATION_MEMBER', 'root'))
-  async myRole(@Root() org: Organisation, @Ctx() { em, permissions }: GraphQLContext): Promise<OrganisationRole | null> {
+  async myRole(
+    @Root() org: Organisation,
+    @Ctx() { em, permissions }: GraphQLContext,
+  ): Promise<OrganisationRole | null> {
     const userId = permissions.userId;
     if (userId === undefined) return null;
     const m = await em.findOne(OrganisationMembership, { organisation: org, user: userId });
@@ -119,7 +158,10 @@ export class MembershipResolver {
 
   @FieldResolver(() => Organisation)
   @Requires(permissionOn('ORGANISATION_MEMBER', 'root'))
-  organisation(@Root() membership: OrganisationMembership, @Ctx() { em }: GraphQLContext): Promise<Organisation> {
+  organisation(
+    @Root() membership: OrganisationMembership,
+    @Ctx() { em }: GraphQLContext,
+  ): Promise<Organisation> {
     return em.findOneOrFail(Organisation, membership.organisation.id);
   }
 }

@@ -6,7 +6,12 @@ import { ConflictError, ForbiddenError, ValidationError } from '../shared/errors
 import { parseId } from '../shared/id-arg';
 import type { UserService } from '../users/user.service';
 import { OrganisationMembership, OrganisationRole } from './membership.entity';
-import type { AddMemberInput, CreateOrganisationInput, UpdateMemberInput, UpdateOrganisationInput } from './organisation.inputs';
+import type {
+  AddMemberInput,
+  CreateOrganisationInput,
+  UpdateMemberInput,
+  UpdateOrganisationInput,
+} from './organisation.inputs';
 import { Organisation } from './organisation.entity';
 
 /** Organisations and who belongs to them. Permission checks on ids happen before these calls. */
@@ -18,17 +23,27 @@ export class OrganisationService {
   ) {}
 
   async list(em: EntityManager, p: PermissionService): Promise<Organisation[]> {
-    return em.find(Organisation, await p.filter('ORGANISATION_MEMBER', Organisation), { orderBy: { id: 'asc' } });
+    return em.find(Organisation, await p.filter('ORGANISATION_MEMBER', Organisation), {
+      orderBy: { id: 'asc' },
+    });
   }
 
-  async create(em: EntityManager, p: PermissionService, input: CreateOrganisationInput): Promise<Organisation> {
+  async create(
+    em: EntityManager,
+    p: PermissionService,
+    input: CreateOrganisationInput,
+  ): Promise<Organisation> {
     const userId = p.requireUser();
     if (this.config.restrictOrganisationCreateToSuperusers && !p.isSuperuser) {
       throw new ForbiddenError('Only superusers may create organisations on this instance');
     }
     return em.transactional(async (tx) => {
       const org = tx.create(Organisation, { name: input.name.trim() });
-      tx.create(OrganisationMembership, { organisation: org, user: userId, role: OrganisationRole.ADMIN });
+      tx.create(OrganisationMembership, {
+        organisation: org,
+        user: userId,
+        role: OrganisationRole.ADMIN,
+      });
       await tx.flush();
       this.audit.record(tx, p, {
         organisationId: org.id,
@@ -52,8 +67,14 @@ export class OrganisationService {
     return em.transactional(async (tx) => {
       const before = snapshot(org);
       if (input.name !== undefined) org.name = input.name.trim();
-      if (input.webhookNotificationEmail !== undefined) org.webhookNotificationEmail = input.webhookNotificationEmail;
-      for (const key of ['restrictProjectCreateToAdmin', 'persistTraitData', 'stopServingFlags', 'featureAnalytics'] as const) {
+      if (input.webhookNotificationEmail !== undefined)
+        org.webhookNotificationEmail = input.webhookNotificationEmail;
+      for (const key of [
+        'restrictProjectCreateToAdmin',
+        'persistTraitData',
+        'stopServingFlags',
+        'featureAnalytics',
+      ] as const) {
         const value = input[key];
         if (value === null) throw new ValidationError(`input.${key}`, 'must not be null');
         if (value !== undefined) org[key] = value;
@@ -90,17 +111,30 @@ export class OrganisationService {
   }
 
   members(em: EntityManager, org: Organisation): Promise<OrganisationMembership[]> {
-    return em.find(OrganisationMembership, { organisation: org }, { populate: ['user'], orderBy: { id: 'asc' } });
+    return em.find(
+      OrganisationMembership,
+      { organisation: org },
+      { populate: ['user'], orderBy: { id: 'asc' } },
+    );
   }
 
-  async addMember(em: EntityManager, p: PermissionService, org: Organisation, input: AddMemberInput): Promise<OrganisationMembership> {
+  async addMember(
+    em: EntityManager,
+    p: PermissionService,
+    org: Organisation,
+    input: AddMemberInput,
+  ): Promise<OrganisationMembership> {
     return em.transactional(async (tx) => {
       const user = await this.users.findByEmail(tx, input.email);
       if (!user) throw new ValidationError('input.email', 'no user has this email address');
       if (await tx.count(OrganisationMembership, { organisation: org, user })) {
         throw new ConflictError('this user is already a member', 'input.email');
       }
-      const membership = tx.create(OrganisationMembership, { organisation: org, user, role: input.role });
+      const membership = tx.create(OrganisationMembership, {
+        organisation: org,
+        user,
+        role: input.role,
+      });
       await tx.flush();
       this.audit.record(tx, p, {
         organisationId: org.id,
@@ -114,13 +148,23 @@ export class OrganisationService {
     });
   }
 
-  async updateMember(em: EntityManager, p: PermissionService, org: Organisation, input: UpdateMemberInput): Promise<OrganisationMembership> {
+  async updateMember(
+    em: EntityManager,
+    p: PermissionService,
+    org: Organisation,
+    input: UpdateMemberInput,
+  ): Promise<OrganisationMembership> {
     const userId = parseId(input.userId, 'input.userId');
     return em.transactional(async (tx) => {
-      const membership = await tx.findOne(OrganisationMembership, { organisation: org, user: userId }, { populate: ['user'] });
+      const membership = await tx.findOne(
+        OrganisationMembership,
+        { organisation: org, user: userId },
+        { populate: ['user'] },
+      );
       if (!membership) throw new ValidationError('input.userId', `no member with id ${userId}`);
       const before = membership.role;
-      if (before === OrganisationRole.ADMIN && input.role !== OrganisationRole.ADMIN) await this.keepOneAdmin(tx, org);
+      if (before === OrganisationRole.ADMIN && input.role !== OrganisationRole.ADMIN)
+        await this.keepOneAdmin(tx, org);
       membership.role = input.role;
       this.audit.record(tx, p, {
         organisationId: org.id,
@@ -136,10 +180,19 @@ export class OrganisationService {
     });
   }
 
-  async removeMember(em: EntityManager, p: PermissionService, org: Organisation, rawUserId: string): Promise<void> {
+  async removeMember(
+    em: EntityManager,
+    p: PermissionService,
+    org: Organisation,
+    rawUserId: string,
+  ): Promise<void> {
     const userId = parseId(rawUserId, 'userId');
     await em.transactional(async (tx) => {
-      const membership = await tx.findOne(OrganisationMembership, { organisation: org, user: userId }, { populate: ['user'] });
+      const membership = await tx.findOne(
+        OrganisationMembership,
+        { organisation: org, user: userId },
+        { populate: ['user'] },
+      );
       if (!membership) throw new ValidationError('userId', `no member with id ${userId}`);
       if (membership.role === OrganisationRole.ADMIN) await this.keepOneAdmin(tx, org);
       this.audit.record(tx, p, {
@@ -156,7 +209,10 @@ export class OrganisationService {
   }
 
   private async keepOneAdmin(tx: EntityManager, org: Organisation): Promise<void> {
-    const admins = await tx.count(OrganisationMembership, { organisation: org, role: OrganisationRole.ADMIN });
+    const admins = await tx.count(OrganisationMembership, {
+      organisation: org,
+      role: OrganisationRole.ADMIN,
+    });
     if (admins <= 1) throw new ConflictError('an organisation must keep at least one ADMIN');
   }
 }

@@ -7,7 +7,12 @@ import type { GraphQLContext } from '../graphql/context';
 import { OrganisationMembership } from '../organisations/membership.entity';
 import { Organisation } from '../organisations/organisation.entity';
 import { Project } from '../projects/project.entity';
-import { ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from '../shared/errors';
+import {
+  ForbiddenError,
+  NotFoundError,
+  UnauthenticatedError,
+  ValidationError,
+} from '../shared/errors';
 import { parseId } from '../shared/id-arg';
 import { User } from '../users/user.entity';
 import type { PermissionKey } from './keys';
@@ -54,7 +59,9 @@ export async function loadVisible(
   const record = (await em.findOne(entity as typeof Organisation, id)) as Scoped | null;
   if (!record || !(await permissions.can(VISIBILITY[type], record))) {
     const message = `no ${LABEL[type]} with id ${id}`;
-    throw operation === 'query' ? new NotFoundError(LABEL[type], field) : new ValidationError(field, message);
+    throw operation === 'query'
+      ? new NotFoundError(LABEL[type], field)
+      : new ValidationError(field, message);
   }
   return record;
 }
@@ -95,7 +102,14 @@ export async function checkRequirement(
     case 'permission': {
       if (req.on === 'root') return p.can(req.key, root as Scoped);
       const raw = readPath(args, req.on.arg);
-      const record = await loadVisible(ctx.em, p, req.on.type, raw, req.on.arg, info.operation.operation);
+      const record = await loadVisible(
+        ctx.em,
+        p,
+        req.on.type,
+        raw,
+        req.on.arg,
+        info.operation.operation,
+      );
       return p.can(req.key, record);
     }
   }
@@ -104,7 +118,8 @@ export async function checkRequirement(
 function readPath(args: Record<string, unknown>, dotted: string): unknown {
   let value: unknown = args;
   for (const part of dotted.split('.')) {
-    value = value && typeof value === 'object' ? (value as Record<string, unknown>)[part] : undefined;
+    value =
+      value && typeof value === 'object' ? (value as Record<string, unknown>)[part] : undefined;
   }
   return value;
 }
@@ -140,4 +155,3 @@ export const authChecker: AuthCheckerFn<GraphQLContext, Requirement> = async (
   }
   throw new ForbiddenError(`You need ${needs.join(' or ')} for this`, { permission: needs[0] });
 };
-

@@ -76,8 +76,7 @@ export type ModelAction = (typeof MODEL_ACTIONS)[number];
 export const CUSTOM_MODEL_CODENAMES = ['impersonate_user', 'export_audit_log'] as const;
 
 export type ModelCodename =
-  | `${ModelAction}_${AdminModel}`
-  | (typeof CUSTOM_MODEL_CODENAMES)[number];
+  `${ModelAction}_${AdminModel}` | (typeof CUSTOM_MODEL_CODENAMES)[number];
 
 export const ALL_MODEL_CODENAMES: readonly ModelCodename[] = [
   ...ADMIN_MODELS.flatMap((m) => MODEL_ACTIONS.map((a): ModelCodename => `${a}_${m}`)),

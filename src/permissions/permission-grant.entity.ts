@@ -30,7 +30,10 @@ export enum GrantScope {
  * have left the organisation can be ignored cheaply.
  */
 @Entity({ tableName: 'permission_grants' })
-@Check({ name: 'permission_grants_one_holder', expression: 'num_nonnulls(user_id, group_id, role_id) = 1' })
+@Check({
+  name: 'permission_grants_one_holder',
+  expression: 'num_nonnulls(user_id, group_id, role_id) = 1',
+})
 @Check({
   name: 'permission_grants_scope_target',
   expression:
@@ -74,7 +77,10 @@ export class PermissionGrant {
 
 /** A Django-style model permission (`view_user`, …) held by a user or an instance group. */
 @Entity({ tableName: 'model_permission_grants' })
-@Check({ name: 'model_permission_grants_one_holder', expression: 'num_nonnulls(user_id, group_id) = 1' })
+@Check({
+  name: 'model_permission_grants_one_holder',
+  expression: 'num_nonnulls(user_id, group_id) = 1',
+})
 export class ModelPermissionGrant {
   [OptionalProps]?: 'user' | 'group';
 

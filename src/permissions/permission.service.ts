@@ -62,11 +62,19 @@ export class PermissionService {
   }
 
   get isSuperuser(): boolean {
-    return this.principal.kind === 'user' && this.principal.user.isSuperuser && this.principal.user.isActive;
+    return (
+      this.principal.kind === 'user' &&
+      this.principal.user.isSuperuser &&
+      this.principal.user.isActive
+    );
   }
 
   get isStaff(): boolean {
-    return this.principal.kind === 'user' && this.principal.user.isActive && (this.principal.user.isStaff || this.principal.user.isSuperuser);
+    return (
+      this.principal.kind === 'user' &&
+      this.principal.user.isActive &&
+      (this.principal.user.isStaff || this.principal.user.isSuperuser)
+    );
   }
 
   requireUser(): number {
@@ -123,18 +131,23 @@ export class PermissionService {
     if (!this.isAuthenticated) return none;
     const snap = await this.load();
     const rule = ruleFor(key);
-    const admins = [...snap.roles].filter(([, r]) => r === OrganisationRole.ADMIN).map(([id]) => id);
+    const admins = [...snap.roles]
+      .filter(([, r]) => r === OrganisationRole.ADMIN)
+      .map(([id]) => id);
     const holds = (g: GrantRow): boolean => rule.grantKey !== null && g.keys.has(rule.grantKey);
 
     if (entity === Organisation) {
       if (rule.scope !== 'ORGANISATION') throw new Error(`${key} is not checked on organisations`);
       const ids = new Set(admins);
       if (rule.memberSuffices) for (const id of snap.roles.keys()) ids.add(id);
-      for (const g of snap.grants) if (g.scope === 'ORGANISATION' && holds(g)) ids.add(g.organisationId);
+      for (const g of snap.grants)
+        if (g.scope === 'ORGANISATION' && holds(g)) ids.add(g.organisationId);
       return { id: { $in: [...ids] } };
     }
 
-    const projectAdmin = snap.grants.filter((g) => g.scope === 'PROJECT' && g.admin).map((g) => g.projectId!);
+    const projectAdmin = snap.grants
+      .filter((g) => g.scope === 'PROJECT' && g.admin)
+      .map((g) => g.projectId!);
     if (entity === Project) {
       if (rule.scope !== 'PROJECT') throw new Error(`${key} is not checked on projects`);
       const ids = new Set<number>(projectAdmin);
@@ -160,11 +173,18 @@ export class PermissionService {
   async scopeOf(record: Scoped): Promise<ScopeRef> {
     if (record instanceof Organisation) return { organisationId: record.id };
     if (record instanceof OrganisationMembership) return { organisationId: record.organisation.id };
-    if (record instanceof Project) return { organisationId: record.organisation.id, projectId: record.id };
+    if (record instanceof Project)
+      return { organisationId: record.organisation.id, projectId: record.id };
     const environment =
-      record instanceof ServerSideKey ? await this.em.findOneOrFail(Environment, record.environment.id) : record;
+      record instanceof ServerSideKey
+        ? await this.em.findOneOrFail(Environment, record.environment.id)
+        : record;
     const project = await this.em.findOneOrFail(Project, environment.project.id);
-    return { organisationId: project.organisation.id, projectId: project.id, environmentId: environment.id };
+    return {
+      organisationId: project.organisation.id,
+      projectId: project.id,
+      environmentId: environment.id,
+    };
   }
 
   private decide(snap: Snapshot, key: PermissionKey, ref: ScopeRef): boolean {
@@ -177,22 +197,31 @@ export class PermissionService {
     const holds = (g: GrantRow): boolean => grantKey !== null && g.keys.has(grantKey);
     switch (rule.scope) {
       case 'ORGANISATION':
-        return snap.grants.some((g) => g.scope === 'ORGANISATION' && g.organisationId === ref.organisationId && holds(g));
+        return snap.grants.some(
+          (g) => g.scope === 'ORGANISATION' && g.organisationId === ref.organisationId && holds(g),
+        );
       case 'PROJECT':
       case 'ENVIRONMENT': {
         if (ref.projectId === undefined) throw new Error(`${key} needs a project or environment`);
-        const onProject = snap.grants.filter((g) => g.scope === 'PROJECT' && g.projectId === ref.projectId);
+        const onProject = snap.grants.filter(
+          (g) => g.scope === 'PROJECT' && g.projectId === ref.projectId,
+        );
         if (rule.projectAdminSuffices && onProject.some((g) => g.admin)) return true;
         if (rule.scope === 'PROJECT') return onProject.some(holds);
         if (ref.environmentId === undefined) throw new Error(`${key} needs an environment`);
-        const onEnv = snap.grants.filter((g) => g.scope === 'ENVIRONMENT' && g.environmentId === ref.environmentId);
+        const onEnv = snap.grants.filter(
+          (g) => g.scope === 'ENVIRONMENT' && g.environmentId === ref.environmentId,
+        );
         return (rule.environmentAdminSuffices && onEnv.some((g) => g.admin)) || onEnv.some(holds);
       }
     }
   }
 
   private load(): Promise<Snapshot> {
-    this.snapshot ??= this.principal.kind === 'user' ? this.loadForUser(this.principal.user.id) : Promise.resolve(EMPTY);
+    this.snapshot ??=
+      this.principal.kind === 'user'
+        ? this.loadForUser(this.principal.user.id)
+        : Promise.resolve(EMPTY);
     return this.snapshot;
   }
 
@@ -215,9 +244,15 @@ export class PermissionService {
         ? Promise.resolve([])
         : em.find(PermissionGrant, {
             organisation: { $in: [...roles.keys()] },
-            $or: [{ user: userId }, { group: { $in: groupIds } }, { role: { $in: roleRows.map((r) => r.role.id) } }],
+            $or: [
+              { user: userId },
+              { group: { $in: groupIds } },
+              { role: { $in: roleRows.map((r) => r.role.id) } },
+            ],
           }),
-      em.find(ModelPermissionGrant, { $or: [{ user: userId }, { group: { $in: instanceGroupIds } }] }),
+      em.find(ModelPermissionGrant, {
+        $or: [{ user: userId }, { group: { $in: instanceGroupIds } }],
+      }),
     ]);
     return {
       roles,

@@ -5,10 +5,11 @@ import { NotFoundError, UnauthenticatedError } from '../shared/errors';
 import { checkRequirement } from './auth-checker';
 import { HIDE_EXTENSION, REQUIRES_EXTENSION, type Requirement } from './requirement';
 
-function requirementsOf(holder: GraphQLObjectType | GraphQLField<unknown, unknown>): readonly Requirement[] | undefined {
+function requirementsOf(
+  holder: GraphQLObjectType | GraphQLField<unknown, unknown>,
+): readonly Requirement[] | undefined {
   return (holder.extensions as Record<string, unknown> | undefined)?.[REQUIRES_EXTENSION] as
-    | readonly Requirement[]
-    | undefined;
+    readonly Requirement[] | undefined;
 }
 
 const ROOT_TYPES = new Set(['Query', 'Mutation', 'Subscription']);

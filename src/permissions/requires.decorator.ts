@@ -11,8 +11,16 @@ export function Requires(...requirements: Requirement[]): MethodDecorator & Prop
   const authorized = Authorized<Requirement>(...requirements);
   const extensions = Extensions({ [REQUIRES_EXTENSION]: requirements });
   return (target: object, key: string | symbol, descriptor?: PropertyDescriptor) => {
-    (authorized as (t: object, k: string | symbol, d?: PropertyDescriptor) => void)(target, key, descriptor);
-    (extensions as (t: object, k: string | symbol, d?: PropertyDescriptor) => void)(target, key, descriptor);
+    (authorized as (t: object, k: string | symbol, d?: PropertyDescriptor) => void)(
+      target,
+      key,
+      descriptor,
+    );
+    (extensions as (t: object, k: string | symbol, d?: PropertyDescriptor) => void)(
+      target,
+      key,
+      descriptor,
+    );
   };
 }
 
@@ -36,6 +44,8 @@ export function DenyByDefault(): ClassDecorator {
  */
 export function FieldRequires(...requirements: Requirement[]): PropertyDecorator & MethodDecorator {
   if (requirements.length === 0) throw new Error('@FieldRequires needs at least one requirement');
-  return Extensions({ [REQUIRES_EXTENSION]: requirements, [HIDE_EXTENSION]: true }) as PropertyDecorator &
-    MethodDecorator;
+  return Extensions({
+    [REQUIRES_EXTENSION]: requirements,
+    [HIDE_EXTENSION]: true,
+  }) as PropertyDecorator & MethodDecorator;
 }

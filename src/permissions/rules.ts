@@ -34,18 +34,54 @@ export interface Rule {
 function table(): Record<PermissionKey, Rule> {
   const t = {} as Record<PermissionKey, Rule>;
   for (const k of ORGANISATION_KEYS) {
-    t[k] = { scope: 'ORGANISATION', grantKey: k, projectAdminSuffices: false, environmentAdminSuffices: false };
+    t[k] = {
+      scope: 'ORGANISATION',
+      grantKey: k,
+      projectAdminSuffices: false,
+      environmentAdminSuffices: false,
+    };
   }
   for (const k of PROJECT_KEYS) {
-    t[k] = { scope: 'PROJECT', grantKey: k, projectAdminSuffices: true, environmentAdminSuffices: false };
+    t[k] = {
+      scope: 'PROJECT',
+      grantKey: k,
+      projectAdminSuffices: true,
+      environmentAdminSuffices: false,
+    };
   }
   for (const k of ENVIRONMENT_KEYS) {
-    t[k] = { scope: 'ENVIRONMENT', grantKey: k, projectAdminSuffices: true, environmentAdminSuffices: true };
+    t[k] = {
+      scope: 'ENVIRONMENT',
+      grantKey: k,
+      projectAdminSuffices: true,
+      environmentAdminSuffices: true,
+    };
   }
-  t.ORGANISATION_MEMBER = { scope: 'ORGANISATION', grantKey: null, projectAdminSuffices: false, environmentAdminSuffices: false, memberSuffices: true };
-  t.ORGANISATION_ADMIN = { scope: 'ORGANISATION', grantKey: null, projectAdminSuffices: false, environmentAdminSuffices: false };
-  t.PROJECT_ADMIN = { scope: 'PROJECT', grantKey: null, projectAdminSuffices: true, environmentAdminSuffices: false };
-  t.ENVIRONMENT_ADMIN = { scope: 'ENVIRONMENT', grantKey: null, projectAdminSuffices: true, environmentAdminSuffices: true };
+  t.ORGANISATION_MEMBER = {
+    scope: 'ORGANISATION',
+    grantKey: null,
+    projectAdminSuffices: false,
+    environmentAdminSuffices: false,
+    memberSuffices: true,
+  };
+  t.ORGANISATION_ADMIN = {
+    scope: 'ORGANISATION',
+    grantKey: null,
+    projectAdminSuffices: false,
+    environmentAdminSuffices: false,
+  };
+  t.PROJECT_ADMIN = {
+    scope: 'PROJECT',
+    grantKey: null,
+    projectAdminSuffices: true,
+    environmentAdminSuffices: false,
+  };
+  t.ENVIRONMENT_ADMIN = {
+    scope: 'ENVIRONMENT',
+    grantKey: null,
+    projectAdminSuffices: true,
+    environmentAdminSuffices: true,
+  };
   return t;
 }
 

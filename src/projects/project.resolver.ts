@@ -13,7 +13,9 @@ const projectArg = (arg: string) => ({ arg, type: 'project' as const });
 @DenyByDefault()
 @Resolver(() => Project)
 export class ProjectResolver {
-  @Query(() => [Project], { description: 'Projects the caller may view, optionally of one organisation.' })
+  @Query(() => [Project], {
+    description: 'Projects the caller may view, optionally of one organisation.',
+  })
   @Requires(Authenticated)
   projects(
     @Arg('organisationId', () => ID, { nullable: true }) organisationId: string | undefined,
@@ -31,8 +33,14 @@ export class ProjectResolver {
 
   @Mutation(() => Project, { description: 'Creates a project; the creator becomes its admin.' })
   @Requires(permissionOn('CREATE_PROJECT', { arg: 'input.organisationId', type: 'organisation' }))
-  async createProject(@Arg('input') input: CreateProjectInput, @Ctx() { em, permissions, services }: GraphQLContext): Promise<Project> {
-    const org = await em.findOneOrFail(Organisation, parseId(input.organisationId, 'input.organisationId'));
+  async createProject(
+    @Arg('input') input: CreateProjectInput,
+    @Ctx() { em, permissions, services }: GraphQLContext,
+  ): Promise<Project> {
+    const org = await em.findOneOrFail(
+      Organisation,
+      parseId(input.organisationId, 'input.organisationId'),
+    );
     return services.projects.create(em, permissions, org, input);
   }
 
@@ -49,7 +57,10 @@ export class ProjectResolver {
 
   @Mutation(() => ID, { description: 'Deletes a project and everything in it; returns its id.' })
   @Requires(permissionOn('PROJECT_ADMIN', projectArg('id')))
-  async deleteProject(@Arg('id', () => ID) id: string, @Ctx() { em, permissions, services }: GraphQLContext): Promise<string> {
+  async deleteProject(
+    @Arg('id', () => ID) id: string,
+    @Ctx() { em, permissions, services }: GraphQLContext,
+  ): Promise<string> {
     const project = await em.findOneOrFail(Project, parseId(id, 'id'));
     await services.projects.delete(em, permissions, project);
     return id;
@@ -61,9 +72,14 @@ export class ProjectResolver {
     return em.findOneOrFail(Organisation, project.organisation.id);
   }
 
-  @FieldResolver(() => [Environment], { description: 'Environments of this project the caller may view.' })
+  @FieldResolver(() => [Environment], {
+    description: 'Environments of this project the caller may view.',
+  })
   @Requires(permissionOn('VIEW_PROJECT', 'root'))
-  async environments(@Root() project: Project, @Ctx() { em, permissions }: GraphQLContext): Promise<Environment[]> {
+  async environments(
+    @Root() project: Project,
+    @Ctx() { em, permissions }: GraphQLContext,
+  ): Promise<Environment[]> {
     const visible = await permissions.filter('VIEW_ENVIRONMENT', Environment);
     return em.find(Environment, { $and: [{ project }, visible] }, { orderBy: { id: 'asc' } });
   }

@@ -5,7 +5,11 @@ import { GrantScope, PermissionGrant } from '../permissions/permission-grant.ent
 import type { PermissionService } from '../permissions/permission.service';
 import { applySettings, pick } from '../shared/apply-settings';
 import { ForbiddenError } from '../shared/errors';
-import { PROJECT_SETTING_KEYS, type CreateProjectInput, type UpdateProjectInput } from './project.inputs';
+import {
+  PROJECT_SETTING_KEYS,
+  type CreateProjectInput,
+  type UpdateProjectInput,
+} from './project.inputs';
 import { Project } from './project.entity';
 
 const AUDITED = ['name', ...PROJECT_SETTING_KEYS] as const;
@@ -15,13 +19,23 @@ export class ProjectService {
 
   async list(em: EntityManager, p: PermissionService, organisationId?: number): Promise<Project[]> {
     const visible = await p.filter('VIEW_PROJECT', Project);
-    const where = organisationId === undefined ? visible : { $and: [visible, { organisation: organisationId }] };
+    const where =
+      organisationId === undefined
+        ? visible
+        : { $and: [visible, { organisation: organisationId }] };
     return em.find(Project, where, { orderBy: { id: 'asc' } });
   }
 
-  async create(em: EntityManager, p: PermissionService, org: Organisation, input: CreateProjectInput): Promise<Project> {
+  async create(
+    em: EntityManager,
+    p: PermissionService,
+    org: Organisation,
+    input: CreateProjectInput,
+  ): Promise<Project> {
     if (org.restrictProjectCreateToAdmin && !(await p.can('ORGANISATION_ADMIN', org))) {
-      throw new ForbiddenError('Only organisation admins may create projects here', { permission: 'ORGANISATION_ADMIN' });
+      throw new ForbiddenError('Only organisation admins may create projects here', {
+        permission: 'ORGANISATION_ADMIN',
+      });
     }
     return em.transactional(async (tx) => {
       const project = tx.create(Project, { name: input.name.trim(), organisation: org });
@@ -29,7 +43,13 @@ export class ProjectService {
       const userId = p.userId;
       if (userId !== undefined) {
         // The creator administers what they created (Flagsmith: creator becomes project admin).
-        tx.create(PermissionGrant, { scope: GrantScope.PROJECT, organisation: org, project, user: userId, admin: true });
+        tx.create(PermissionGrant, {
+          scope: GrantScope.PROJECT,
+          organisation: org,
+          project,
+          user: userId,
+          admin: true,
+        });
       }
       await tx.flush();
       this.audit.record(tx, p, {
@@ -46,7 +66,12 @@ export class ProjectService {
     });
   }
 
-  async update(em: EntityManager, p: PermissionService, project: Project, input: UpdateProjectInput): Promise<Project> {
+  async update(
+    em: EntityManager,
+    p: PermissionService,
+    project: Project,
+    input: UpdateProjectInput,
+  ): Promise<Project> {
     return em.transactional(async (tx) => {
       const before = pick(project, AUDITED);
       if (input.name !== undefined) project.name = input.name.trim();

@@ -1,4 +1,13 @@
-import { Check, Entity, ManyToOne, OptionalProps, PrimaryKey, Property, type Rel, Unique } from '@mikro-orm/core';
+import {
+  Check,
+  Entity,
+  ManyToOne,
+  OptionalProps,
+  PrimaryKey,
+  Property,
+  type Rel,
+  Unique,
+} from '@mikro-orm/core';
 import { UserGroup } from '../groups/user-group.entity';
 import { OrganisationApiKey } from '../organisations/organisation-api-key.entity';
 import { Organisation } from '../organisations/organisation.entity';

@@ -1,4 +1,13 @@
-import { Check, Entity, Enum, ManyToOne, OptionalProps, PrimaryKey, Property, type Rel } from '@mikro-orm/core';
+import {
+  Check,
+  Entity,
+  Enum,
+  ManyToOne,
+  OptionalProps,
+  PrimaryKey,
+  Property,
+  type Rel,
+} from '@mikro-orm/core';
 import { Feature } from '../features/feature.entity';
 import { Project } from '../projects/project.entity';
 import { newUuid } from '../shared/ids';
@@ -62,7 +71,10 @@ export class Segment {
 
 /** A rule belongs to a segment (top level) or to a parent rule (nested). */
 @Entity({ tableName: 'segment_rules' })
-@Check({ name: 'segment_rules_one_parent', expression: 'num_nonnulls(segment_id, parent_rule_id) = 1' })
+@Check({
+  name: 'segment_rules_one_parent',
+  expression: 'num_nonnulls(segment_id, parent_rule_id) = 1',
+})
 export class SegmentRule {
   [OptionalProps]?: 'segment' | 'parentRule' | 'position';
 

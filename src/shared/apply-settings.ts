@@ -13,12 +13,16 @@ export function applySettings<T extends object, K extends keyof T & string>(
   for (const key of keys) {
     const value = input[key];
     if (value === undefined) continue;
-    if (value === null && !nullable.includes(key)) throw new ValidationError(`input.${key}`, 'must not be null');
+    if (value === null && !nullable.includes(key))
+      throw new ValidationError(`input.${key}`, 'must not be null');
     target[key] = value as T[K];
   }
 }
 
 /** A plain record of the listed keys (audit before/after). */
-export function pick<T extends object, K extends keyof T & string>(source: T, keys: readonly K[]): Record<string, unknown> {
+export function pick<T extends object, K extends keyof T & string>(
+  source: T,
+  keys: readonly K[],
+): Record<string, unknown> {
   return Object.fromEntries(keys.map((k) => [k, source[k] ?? null]));
 }

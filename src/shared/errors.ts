@@ -44,12 +44,19 @@ export class ValidationError extends AppError {
 
 export class NotFoundError extends AppError {
   constructor(what: string, field?: string) {
-    super('NOT_FOUND', field ? `${field}: ${what} not found` : `${what} not found`, field ? { field } : {});
+    super(
+      'NOT_FOUND',
+      field ? `${field}: ${what} not found` : `${what} not found`,
+      field ? { field } : {},
+    );
   }
 }
 
 export class ForbiddenError extends AppError {
-  constructor(message = 'You do not have permission to do this', extra: Record<string, unknown> = {}) {
+  constructor(
+    message = 'You do not have permission to do this',
+    extra: Record<string, unknown> = {},
+  ) {
     super('FORBIDDEN', message, extra);
   }
 }

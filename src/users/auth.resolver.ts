@@ -1,5 +1,15 @@
 import { IsEmail, MaxLength } from 'class-validator';
-import { Arg, Ctx, Field, InputType, Mutation, ObjectType, Query, registerEnumType, Resolver } from 'type-graphql';
+import {
+  Arg,
+  Ctx,
+  Field,
+  InputType,
+  Mutation,
+  ObjectType,
+  Query,
+  registerEnumType,
+  Resolver,
+} from 'type-graphql';
 import type { GraphQLContext } from '../graphql/context';
 import { Authenticated, Public } from '../permissions/requirement';
 import { DenyByDefault, Requires, TypeRequires } from '../permissions/requires.decorator';
@@ -39,7 +49,10 @@ export class LoginPayload {
   @Field(() => User)
   user!: User;
 
-  @Field(() => String, { nullable: true, description: 'The bearer token (TOKEN mode only); shown once.' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'The bearer token (TOKEN mode only); shown once.',
+  })
   token!: string | null;
 }
 
@@ -64,11 +77,16 @@ export class AuthResolver {
     let token: string | null = null;
     let idHash: string;
     if (input.mode === LoginMode.TOKEN) {
-      token = await services.tokens.issue(em, user, { userAgent: req.get('user-agent'), ip: req.ip });
+      token = await services.tokens.issue(em, user, {
+        userAgent: req.get('user-agent'),
+        ip: req.ip,
+      });
       idHash = sha256Hex(token);
     } else {
       // passport regenerates the session id on login (no session fixation).
-      await new Promise<void>((resolve, reject) => req.login(user, (err) => (err ? reject(err as Error) : resolve())));
+      await new Promise<void>((resolve, reject) =>
+        req.login(user, (err) => (err ? reject(err as Error) : resolve())),
+      );
       idHash = sha256Hex(req.sessionID);
     }
     const kind = token ? SessionKind.TOKEN : SessionKind.COOKIE;
@@ -77,7 +95,9 @@ export class AuthResolver {
     return { user, token };
   }
 
-  @Mutation(() => Boolean, { description: 'Ends the current session or revokes the current token.' })
+  @Mutation(() => Boolean, {
+    description: 'Ends the current session or revokes the current token.',
+  })
   @Requires(Authenticated)
   async logout(@Ctx() { principal, req, em, services }: GraphQLContext): Promise<boolean> {
     if (principal.kind !== 'user') throw new UnauthenticatedError();
@@ -86,7 +106,11 @@ export class AuthResolver {
       return true;
     }
     await new Promise<void>((resolve, reject) =>
-      req.logout((err) => (err ? reject(err as Error) : req.session.destroy((e) => (e ? reject(e as Error) : resolve())))),
+      req.logout((err) =>
+        err
+          ? reject(err as Error)
+          : req.session.destroy((e) => (e ? reject(e as Error) : resolve())),
+      ),
     );
     return true;
   }

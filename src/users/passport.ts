@@ -15,12 +15,15 @@ export function createPassport(orm: MikroORM, users: UserService): PassportInsta
   const passport = new Passport();
   passport.use(
     'local',
-    new LocalStrategy({ usernameField: 'email', passwordField: 'password', session: false }, (email, password, done) => {
-      users
-        .authenticate(orm.em.fork(), email, password)
-        .then((user) => done(null, user ?? false))
-        .catch((err: unknown) => done(err));
-    }),
+    new LocalStrategy(
+      { usernameField: 'email', passwordField: 'password', session: false },
+      (email, password, done) => {
+        users
+          .authenticate(orm.em.fork(), email, password)
+          .then((user) => done(null, user ?? false))
+          .catch((err: unknown) => done(err));
+      },
+    ),
   );
   passport.serializeUser((user, done) => done(null, (user as User).id));
   passport.deserializeUser((id: unknown, done) => {
@@ -45,10 +48,14 @@ export function authenticateLocal(
   // The strategy reads req.body; give it the credentials on a view of the real request.
   const view = Object.create(req, { body: { value: { email, password } } }) as Request;
   return new Promise((resolve, reject) => {
-    const handler = passport.authenticate('local', { session: false }, (err: unknown, user: User | false) => {
-      if (err) reject(err instanceof Error ? err : new Error(String(err)));
-      else resolve(user || null);
-    }) as (req: Request, res: Response, next: (err?: unknown) => void) => void;
+    const handler = passport.authenticate(
+      'local',
+      { session: false },
+      (err: unknown, user: User | false) => {
+        if (err) reject(err instanceof Error ? err : new Error(String(err)));
+        else resolve(user || null);
+      },
+    ) as (req: Request, res: Response, next: (err?: unknown) => void) => void;
     handler(view, res, (err) => reject(err instanceof Error ? err : new Error(String(err))));
   });
 }

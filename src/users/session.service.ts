@@ -57,7 +57,11 @@ export class OrmSessionStore extends session.Store {
 
   override get(sid: string, callback: (err: unknown, session?: SessionData | null) => void): void {
     const em = this.orm.em.fork();
-    em.findOne(UserSession, { idHash: sha256Hex(sid), kind: SessionKind.COOKIE, expiresAt: { $gt: new Date() } })
+    em.findOne(UserSession, {
+      idHash: sha256Hex(sid),
+      kind: SessionKind.COOKIE,
+      expiresAt: { $gt: new Date() },
+    })
       .then((row) => callback(null, (row?.data as SessionData | undefined) ?? null))
       .catch((err: unknown) => callback(err));
   }
@@ -65,7 +69,9 @@ export class OrmSessionStore extends session.Store {
   override set(sid: string, data: SessionData, callback?: (err?: unknown) => void): void {
     const em = this.orm.em.fork();
     const userId = (data as { passport?: { user?: unknown } }).passport?.user;
-    const expiresAt = data.cookie.expires ? new Date(data.cookie.expires) : new Date(Date.now() + 86_400_000);
+    const expiresAt = data.cookie.expires
+      ? new Date(data.cookie.expires)
+      : new Date(Date.now() + 86_400_000);
     em.upsert(
       UserSession,
       {
@@ -76,7 +82,11 @@ export class OrmSessionStore extends session.Store {
         expiresAt,
         lastSeenAt: new Date(),
       },
-      { onConflictFields: ['idHash'], onConflictAction: 'merge', onConflictExcludeFields: ['createdAt'] },
+      {
+        onConflictFields: ['idHash'],
+        onConflictAction: 'merge',
+        onConflictExcludeFields: ['createdAt'],
+      },
     )
       .then(() => callback?.())
       .catch((err: unknown) => callback?.(err));

@@ -6,9 +6,13 @@ import { newUuid } from '../shared/ids';
 @ObjectType({ description: 'A person who signs in to manage flags.' })
 @TypeRequires({ kind: 'authenticated' })
 @Entity({ tableName: 'users' })
-@Unique({ name: 'users_email_ci_unique', expression: 'create unique index "users_email_ci_unique" on "users" (lower("email"))' })
+@Unique({
+  name: 'users_email_ci_unique',
+  expression: 'create unique index "users_email_ci_unique" on "users" (lower("email"))',
+})
 export class User {
-  [OptionalProps]?: 'uuid' | 'isStaff' | 'isSuperuser' | 'isActive' | 'dateJoined' | 'firstName' | 'lastName';
+  [OptionalProps]?:
+    'uuid' | 'isStaff' | 'isSuperuser' | 'isActive' | 'dateJoined' | 'firstName' | 'lastName';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'integer', autoincrement: true })

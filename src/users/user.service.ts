@@ -16,7 +16,8 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 export function normaliseEmail(email: string, field = 'email'): string {
   const trimmed = email.trim();
-  if (!EMAIL.test(trimmed) || trimmed.length > 254) throw new ValidationError(field, 'is not a valid email address');
+  if (!EMAIL.test(trimmed) || trimmed.length > 254)
+    throw new ValidationError(field, 'is not a valid email address');
   return trimmed;
 }
 
@@ -39,7 +40,8 @@ export class UserService {
   async create(em: EntityManager, input: NewUser): Promise<User> {
     const email = normaliseEmail(input.email);
     if (input.password != null) checkPassword(input.password);
-    if (await this.findByEmail(em, email)) throw new ConflictError('a user with this email already exists', 'email');
+    if (await this.findByEmail(em, email))
+      throw new ConflictError('a user with this email already exists', 'email');
     const user = em.create(User, {
       email,
       firstName: input.firstName?.trim() ?? '',

@@ -1,4 +1,13 @@
-import { Check, Entity, Enum, ManyToOne, OptionalProps, PrimaryKey, Property, type Rel } from '@mikro-orm/core';
+import {
+  Check,
+  Entity,
+  Enum,
+  ManyToOne,
+  OptionalProps,
+  PrimaryKey,
+  Property,
+  type Rel,
+} from '@mikro-orm/core';
 import { Environment } from '../environments/environment.entity';
 import { Organisation } from '../organisations/organisation.entity';
 
@@ -17,7 +26,14 @@ export enum WebhookScope {
     "(scope = 'ENVIRONMENT' and environment_id is not null and organisation_id is null)",
 })
 export class Webhook {
-  [OptionalProps]?: 'organisation' | 'environment' | 'name' | 'secretCiphertext' | 'enabled' | 'createdAt' | 'updatedAt';
+  [OptionalProps]?:
+    | 'organisation'
+    | 'environment'
+    | 'name'
+    | 'secretCiphertext'
+    | 'enabled'
+    | 'createdAt'
+    | 'updatedAt';
 
   @PrimaryKey({ type: 'integer', autoincrement: true })
   id!: number;

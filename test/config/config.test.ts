@@ -13,8 +13,16 @@ describe('configuration', () => {
   });
 
   it('uses DATABASE_URL, PORT and FLAGWARD_DATA_DIR', () => {
-    const config = loadConfig({ DATABASE_URL: 'postgres://u@db:5432/flags', PORT: '9000', FLAGWARD_DATA_DIR: '/srv/flagward' });
-    expect(config.database).toEqual({ kind: 'postgres', url: 'postgres://u@db:5432/flags', poolMax: 10 });
+    const config = loadConfig({
+      DATABASE_URL: 'postgres://u@db:5432/flags',
+      PORT: '9000',
+      FLAGWARD_DATA_DIR: '/srv/flagward',
+    });
+    expect(config.database).toEqual({
+      kind: 'postgres',
+      url: 'postgres://u@db:5432/flags',
+      poolMax: 10,
+    });
     expect(config.http.port).toBe(9000);
     expect(config.dataDir).toBe('/srv/flagward');
   });
@@ -22,13 +30,19 @@ describe('configuration', () => {
   it('names every bad variable, never echoing secrets', () => {
     let error: unknown;
     try {
-      loadConfig({ PORT: '70000', DATABASE_URL: 'mysql://root:hunter2@x/db', SECRET_KEY: 'short', LOG_LEVEL: 'loud' });
+      loadConfig({
+        PORT: '70000',
+        DATABASE_URL: 'mysql://root:hunter2@x/db',
+        SECRET_KEY: 'short',
+        LOG_LEVEL: 'loud',
+      });
     } catch (err) {
       error = err;
     }
     expect(error).toBeInstanceOf(ConfigError);
     const message = (error as Error).message;
-    for (const name of ['PORT', 'DATABASE_URL', 'SECRET_KEY', 'LOG_LEVEL']) expect(message).toContain(name);
+    for (const name of ['PORT', 'DATABASE_URL', 'SECRET_KEY', 'LOG_LEVEL'])
+      expect(message).toContain(name);
     expect(message).not.toContain('hunter2');
   });
 

@@ -26,7 +26,9 @@ describe('migrations', () => {
   it('are all applied, and applying again does nothing', async () => {
     const migrator = t.app.db.orm.getMigrator();
     expect(await migrator.getPendingMigrations()).toEqual([]);
-    expect((await migrator.getExecutedMigrations()).map((m) => m.name)).toEqual(MIGRATIONS.map((m) => m.name));
+    expect((await migrator.getExecutedMigrations()).map((m) => m.name)).toEqual(
+      MIGRATIONS.map((m) => m.name),
+    );
   });
 });
 

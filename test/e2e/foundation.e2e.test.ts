@@ -17,10 +17,13 @@ describe('from a fresh database to an environment, through the CLI and GraphQL',
 
   beforeAll(async () => {
     storage = await createTestStorage();
-    const cli = await runCli(['createsuperuser', '--email', ADMIN, '--password-stdin', '--no-input'], {
-      env: storage.env,
-      stdin: ADMIN_PASSWORD,
-    });
+    const cli = await runCli(
+      ['createsuperuser', '--email', ADMIN, '--password-stdin', '--no-input'],
+      {
+        env: storage.env,
+        stdin: ADMIN_PASSWORD,
+      },
+    );
     expect(cli.stderr).toBe('');
     expect(cli.code).toBe(0);
     expect(cli.stdout).toContain('Superuser created');
@@ -34,14 +37,19 @@ describe('from a fresh database to an environment, through the CLI and GraphQL',
 
   it('refuses a wrong password and an unknown email alike', async () => {
     for (const email of [ADMIN, 'nobody@example.com']) {
-      const res = await t.gql('mutation($e: String!) { login(input: { email: $e, password: "wrong password", mode: TOKEN }) { token } }', { e: email });
+      const res = await t.gql(
+        'mutation($e: String!) { login(input: { email: $e, password: "wrong password", mode: TOKEN }) { token } }',
+        { e: email },
+      );
       expect(res.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
       expect(res.errors?.[0]?.message).toBe('Unable to sign in with the provided credentials');
     }
   });
 
   it('logs the superuser in with a bearer token, the email matched case-insensitively', async () => {
-    const res = await t.gql<{ login: { token: string; user: { email: string; isSuperuser: boolean } } }>(
+    const res = await t.gql<{
+      login: { token: string; user: { email: string; isSuperuser: boolean } };
+    }>(
       'mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p, mode: TOKEN }) { token user { email isSuperuser } } }',
       { e: ADMIN.toLowerCase(), p: ADMIN_PASSWORD },
     );
@@ -64,31 +72,47 @@ describe('from a fresh database to an environment, through the CLI and GraphQL',
     expect(org.data!.createOrganisation).toMatchObject({ name: 'Acme', myRole: 'ADMIN' });
     ids.org = org.data!.createOrganisation.id;
 
-    const project = await t.gql<{ createProject: { id: string; name: string; organisation: { id: string } } }>(
+    const project = await t.gql<{
+      createProject: { id: string; name: string; organisation: { id: string } };
+    }>(
       'mutation($o: ID!) { createProject(input: { organisationId: $o, name: "Web", hideDisabledFlags: true }) { id name hideDisabledFlags organisation { id } } }',
       { o: ids.org },
       { token },
     );
     expect(project.errors).toBeUndefined();
-    expect(project.data!.createProject).toMatchObject({ name: 'Web', hideDisabledFlags: true, organisation: { id: ids.org } });
+    expect(project.data!.createProject).toMatchObject({
+      name: 'Web',
+      hideDisabledFlags: true,
+      organisation: { id: ids.org },
+    });
     ids.project = project.data!.createProject.id;
 
-    const env = await t.gql<{ createEnvironment: { id: string; apiKey: string; project: { id: string } } }>(
+    const env = await t.gql<{
+      createEnvironment: { id: string; apiKey: string; project: { id: string } };
+    }>(
       'mutation($p: ID!) { createEnvironment(input: { projectId: $p, name: "Production", bannerText: "LIVE", bannerColour: "#FF0000" }) { id name apiKey allowClientTraits bannerText bannerColour project { id } } }',
       { p: ids.project },
       { token },
     );
     expect(env.errors).toBeUndefined();
-    expect(env.data!.createEnvironment).toMatchObject({ name: 'Production', allowClientTraits: true, bannerColour: '#FF0000', project: { id: ids.project } });
+    expect(env.data!.createEnvironment).toMatchObject({
+      name: 'Production',
+      allowClientTraits: true,
+      bannerColour: '#FF0000',
+      project: { id: ids.project },
+    });
     expect(env.data!.createEnvironment.apiKey).toMatch(/^[2-9A-HJ-NP-Za-km-z]{22}$/);
     ids.env = env.data!.createEnvironment.id;
 
-    const tree = await t.gql<{ organisations: { name: string; projects: { name: string; environments: { name: string }[] }[] }[] }>(
-      '{ organisations { name projects { name environments { name } } } }',
-      {},
-      { token },
-    );
-    expect(tree.data!.organisations).toEqual([{ name: 'Acme', projects: [{ name: 'Web', environments: [{ name: 'Production' }] }] }]);
+    const tree = await t.gql<{
+      organisations: {
+        name: string;
+        projects: { name: string; environments: { name: string }[] }[];
+      }[];
+    }>('{ organisations { name projects { name environments { name } } } }', {}, { token });
+    expect(tree.data!.organisations).toEqual([
+      { name: 'Acme', projects: [{ name: 'Web', environments: [{ name: 'Production' }] }] },
+    ]);
 
     const audit = await t.app.db.orm.em.fork().find(AuditLog, {}, { orderBy: { id: 'asc' } });
     expect(audit.map((a) => a.log)).toEqual([
@@ -99,7 +123,12 @@ describe('from a fresh database to an environment, through the CLI and GraphQL',
   });
 
   it('creates a server-side key shown once, stored only as a hash', async () => {
-    const res = await t.gql<{ createServerSideKey: { key: string; serverSideKey: { id: string; keyPrefix: string; active: boolean } } }>(
+    const res = await t.gql<{
+      createServerSideKey: {
+        key: string;
+        serverSideKey: { id: string; keyPrefix: string; active: boolean };
+      };
+    }>(
       'mutation($e: ID!) { createServerSideKey(input: { environmentId: $e, name: "backend" }) { key serverSideKey { id name keyPrefix active } } }',
       { e: ids.env },
       { token },
@@ -111,22 +140,31 @@ describe('from a fresh database to an environment, through the CLI and GraphQL',
     const stored = await t.app.db.orm.em.fork().find(ServerSideKey, {});
     expect(JSON.stringify(stored)).not.toContain(key);
 
-    const listed = await t.gql<{ environment: { serverSideKeys: { name: string; active: boolean }[] } }>(
+    const listed = await t.gql<{
+      environment: { serverSideKeys: { name: string; active: boolean }[] };
+    }>(
       'query($e: ID!) { environment(id: $e) { serverSideKeys { name active } } }',
       { e: ids.env },
       { token },
     );
     expect(listed.data!.environment.serverSideKeys).toEqual([{ name: 'backend', active: true }]);
 
-    const off = await t.gql('mutation($k: ID!) { updateServerSideKey(id: $k, input: { active: false }) { active } }', { k: serverSideKey.id }, { token });
+    const off = await t.gql(
+      'mutation($k: ID!) { updateServerSideKey(id: $k, input: { active: false }) { active } }',
+      { k: serverSideKey.id },
+      { token },
+    );
     expect(off.data).toEqual({ updateServerSideKey: { active: false } });
   });
 
   it('signs a browser in with an HttpOnly, SameSite=Lax cookie, and out again', async () => {
-    const login = await t.gql('mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { token user { email } } }', {
-      e: ADMIN,
-      p: ADMIN_PASSWORD,
-    });
+    const login = await t.gql(
+      'mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { token user { email } } }',
+      {
+        e: ADMIN,
+        p: ADMIN_PASSWORD,
+      },
+    );
     expect(login.errors).toBeUndefined();
     expect(login.data).toEqual({ login: { token: null, user: { email: ADMIN } } });
     const setCookie = login.headers.get('set-cookie') ?? '';
@@ -146,12 +184,17 @@ describe('from a fresh database to an environment, through the CLI and GraphQL',
   });
 
   it('revokes a bearer token on logout', async () => {
-    const extra = await t.gql<{ login: { token: string } }>('mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p, mode: TOKEN }) { token } }', {
-      e: ADMIN,
-      p: ADMIN_PASSWORD,
-    });
+    const extra = await t.gql<{ login: { token: string } }>(
+      'mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p, mode: TOKEN }) { token } }',
+      {
+        e: ADMIN,
+        p: ADMIN_PASSWORD,
+      },
+    );
     const second = extra.data!.login.token;
-    expect((await t.gql('mutation { logout }', {}, { token: second })).data).toEqual({ logout: true });
+    expect((await t.gql('mutation { logout }', {}, { token: second })).data).toEqual({
+      logout: true,
+    });
     const res = await t.gql('{ me { email } }', {}, { token: second });
     expect(res.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     // The first token is unaffected.

@@ -5,7 +5,8 @@ import { GrantScope, PermissionGrant } from '../../src/permissions/permission-gr
 import { Project } from '../../src/projects/project.entity';
 import { createTestApp, OrganisationRole, type TestApp } from '../support/test-app';
 
-const code = (res: { errors?: readonly { extensions?: Record<string, unknown> }[] }) => res.errors?.[0]?.extensions?.code;
+const code = (res: { errors?: readonly { extensions?: Record<string, unknown> }[] }) =>
+  res.errors?.[0]?.extensions?.code;
 
 describe('tenancy, grants and bad input', () => {
   let t: TestApp;
@@ -23,20 +24,40 @@ describe('tenancy, grants and bad input', () => {
     bob = b.token;
     bobId = b.user.id;
 
-    const org = await t.gql<{ createOrganisation: { id: string } }>('mutation { createOrganisation(input: { name: "Acme" }) { id } }', {}, { token: alice });
+    const org = await t.gql<{ createOrganisation: { id: string } }>(
+      'mutation { createOrganisation(input: { name: "Acme" }) { id } }',
+      {},
+      { token: alice },
+    );
     acme.org = org.data!.createOrganisation.id;
-    const project = await t.gql<{ createProject: { id: string } }>('mutation($o: ID!) { createProject(input: { organisationId: $o, name: "Web" }) { id } }', { o: acme.org }, { token: alice });
+    const project = await t.gql<{ createProject: { id: string } }>(
+      'mutation($o: ID!) { createProject(input: { organisationId: $o, name: "Web" }) { id } }',
+      { o: acme.org },
+      { token: alice },
+    );
     acme.project = project.data!.createProject.id;
-    const env = await t.gql<{ createEnvironment: { id: string } }>('mutation($p: ID!) { createEnvironment(input: { projectId: $p, name: "Prod" }) { id } }', { p: acme.project }, { token: alice });
+    const env = await t.gql<{ createEnvironment: { id: string } }>(
+      'mutation($p: ID!) { createEnvironment(input: { projectId: $p, name: "Prod" }) { id } }',
+      { p: acme.project },
+      { token: alice },
+    );
     acme.env = env.data!.createEnvironment.id;
-    await t.gql('mutation { createOrganisation(input: { name: "Other" }) { id } }', {}, { token: mallory });
+    await t.gql(
+      'mutation { createOrganisation(input: { name: "Other" }) { id } }',
+      {},
+      { token: mallory },
+    );
     await t.addMember(b.user, acme.org, OrganisationRole.USER);
   });
 
   afterAll(() => t?.close());
 
   it('shows an outsider none of another organisation', async () => {
-    const list = await t.gql<{ organisations: { name: string }[]; projects: unknown[] }>('{ organisations { name } projects { id } }', {}, { token: mallory });
+    const list = await t.gql<{ organisations: { name: string }[]; projects: unknown[] }>(
+      '{ organisations { name } projects { id } }',
+      {},
+      { token: mallory },
+    );
     expect(list.data).toEqual({ organisations: [{ name: 'Other' }], projects: [] });
 
     for (const [query, vars] of [
@@ -58,23 +79,46 @@ describe('tenancy, grants and bad input', () => {
   it('lets an outsider change nothing, with answers that do not reveal existence', async () => {
     const before = await t.app.db.orm.em.fork().count(AuditLog, {});
     const attempts = [
-      ['mutation($id: ID!) { updateOrganisation(id: $id, input: { name: "pwned" }) { id } }', { id: acme.org }],
+      [
+        'mutation($id: ID!) { updateOrganisation(id: $id, input: { name: "pwned" }) { id } }',
+        { id: acme.org },
+      ],
       ['mutation($id: ID!) { deleteOrganisation(id: $id) }', { id: acme.org }],
-      ['mutation($id: ID!) { createProject(input: { organisationId: $id, name: "x" }) { id } }', { id: acme.org }],
-      ['mutation($id: ID!) { updateProject(id: $id, input: { name: "pwned" }) { id } }', { id: acme.project }],
+      [
+        'mutation($id: ID!) { createProject(input: { organisationId: $id, name: "x" }) { id } }',
+        { id: acme.org },
+      ],
+      [
+        'mutation($id: ID!) { updateProject(id: $id, input: { name: "pwned" }) { id } }',
+        { id: acme.project },
+      ],
       ['mutation($id: ID!) { deleteProject(id: $id) }', { id: acme.project }],
-      ['mutation($id: ID!) { createEnvironment(input: { projectId: $id, name: "x" }) { id } }', { id: acme.project }],
-      ['mutation($id: ID!) { updateEnvironment(id: $id, input: { name: "pwned" }) { id } }', { id: acme.env }],
+      [
+        'mutation($id: ID!) { createEnvironment(input: { projectId: $id, name: "x" }) { id } }',
+        { id: acme.project },
+      ],
+      [
+        'mutation($id: ID!) { updateEnvironment(id: $id, input: { name: "pwned" }) { id } }',
+        { id: acme.env },
+      ],
       ['mutation($id: ID!) { deleteEnvironment(id: $id) }', { id: acme.env }],
-      ['mutation($id: ID!) { createServerSideKey(input: { environmentId: $id, name: "x" }) { key } }', { id: acme.env }],
-      ['mutation($id: ID!) { addOrganisationMember(input: { organisationId: $id, email: "mallory@other.test", role: ADMIN }) { id } }', { id: acme.org }],
+      [
+        'mutation($id: ID!) { createServerSideKey(input: { environmentId: $id, name: "x" }) { key } }',
+        { id: acme.env },
+      ],
+      [
+        'mutation($id: ID!) { addOrganisationMember(input: { organisationId: $id, email: "mallory@other.test", role: ADMIN }) { id } }',
+        { id: acme.org },
+      ],
     ] as const;
     for (const [mutation, vars] of attempts) {
       const res = await t.gql(mutation, vars, { token: mallory });
       const unknown = await t.gql(mutation, { id: '999999' }, { token: mallory });
       expect(res.data, mutation).toBeNull();
       expect(code(res), mutation).toBe('BAD_USER_INPUT');
-      expect(res.errors?.[0]?.message.replace(vars.id, 'ID')).toBe(unknown.errors?.[0]?.message.replace('999999', 'ID'));
+      expect(res.errors?.[0]?.message.replace(vars.id ?? '', 'ID')).toBe(
+        unknown.errors?.[0]?.message.replace('999999', 'ID'),
+      );
     }
     const em = t.app.db.orm.em.fork();
     expect((await em.findOneOrFail(Organisation, Number(acme.org))).name).toBe('Acme');
@@ -83,41 +127,82 @@ describe('tenancy, grants and bad input', () => {
   });
 
   it('shows a plain member the organisation but not its projects until granted', async () => {
-    const res = await t.gql<{ organisations: { name: string; myRole: string; projects: unknown[] }[]; projects: unknown[] }>(
-      '{ organisations { name myRole projects { id } } projects { id } }',
-      {},
+    const res = await t.gql<{
+      organisations: { name: string; myRole: string; projects: unknown[] }[];
+      projects: unknown[];
+    }>('{ organisations { name myRole projects { id } } projects { id } }', {}, { token: bob });
+    expect(res.data).toEqual({
+      organisations: [{ name: 'Acme', myRole: 'USER', projects: [] }],
+      projects: [],
+    });
+    expect(
+      code(
+        await t.gql(
+          'query($id: ID!) { project(id: $id) { name } }',
+          { id: acme.project },
+          { token: bob },
+        ),
+      ),
+    ).toBe('NOT_FOUND');
+    // A member may see, but not administer: FORBIDDEN (existence is no secret to members).
+    const rename = await t.gql(
+      'mutation($id: ID!) { updateOrganisation(id: $id, input: { name: "x" }) { id } }',
+      { id: acme.org },
       { token: bob },
     );
-    expect(res.data).toEqual({ organisations: [{ name: 'Acme', myRole: 'USER', projects: [] }], projects: [] });
-    expect(code(await t.gql('query($id: ID!) { project(id: $id) { name } }', { id: acme.project }, { token: bob }))).toBe('NOT_FOUND');
-    // A member may see, but not administer: FORBIDDEN (existence is no secret to members).
-    const rename = await t.gql('mutation($id: ID!) { updateOrganisation(id: $id, input: { name: "x" }) { id } }', { id: acme.org }, { token: bob });
     expect(code(rename)).toBe('FORBIDDEN');
 
     const em = t.app.db.orm.em.fork();
-    em.create(PermissionGrant, { scope: GrantScope.PROJECT, organisation: Number(acme.org), project: Number(acme.project), user: bobId, keys: ['VIEW_PROJECT'] });
+    em.create(PermissionGrant, {
+      scope: GrantScope.PROJECT,
+      organisation: Number(acme.org),
+      project: Number(acme.project),
+      user: bobId,
+      keys: ['VIEW_PROJECT'],
+    });
     await em.flush();
 
-    const granted = await t.gql<{ projects: { name: string; environments: unknown[] }[] }>('{ projects { name environments { id } } }', {}, { token: bob });
+    const granted = await t.gql<{ projects: { name: string; environments: unknown[] }[] }>(
+      '{ projects { name environments { id } } }',
+      {},
+      { token: bob },
+    );
     // VIEW_PROJECT shows the project, not its environments.
     expect(granted.data).toEqual({ projects: [{ name: 'Web', environments: [] }] });
-    const update = await t.gql('mutation($id: ID!) { updateProject(id: $id, input: { name: "x" }) { id } }', { id: acme.project }, { token: bob });
+    const update = await t.gql(
+      'mutation($id: ID!) { updateProject(id: $id, input: { name: "x" }) { id } }',
+      { id: acme.project },
+      { token: bob },
+    );
     expect(code(update)).toBe('FORBIDDEN');
     expect(update.errors?.[0]?.message).toContain('PROJECT_ADMIN');
-    const create = await t.gql('mutation($id: ID!) { createEnvironment(input: { projectId: $id, name: "x" }) { id } }', { id: acme.project }, { token: bob });
+    const create = await t.gql(
+      'mutation($id: ID!) { createEnvironment(input: { projectId: $id, name: "x" }) { id } }',
+      { id: acme.project },
+      { token: bob },
+    );
     expect(code(create)).toBe('FORBIDDEN');
     expect(create.errors?.[0]?.message).toContain('CREATE_ENVIRONMENT');
   });
 
   it('hides emails from other members, but not from organisation admins', async () => {
     const q = 'query($id: ID!) { organisation(id: $id) { members { role user { email } } } }';
-    const asBob = await t.gql<{ organisation: { members: { role: string; user: { email: string | null } }[] } }>(q, { id: acme.org }, { token: bob });
+    const asBob = await t.gql<{
+      organisation: { members: { role: string; user: { email: string | null } }[] };
+    }>(q, { id: acme.org }, { token: bob });
     expect(asBob.data!.organisation.members).toEqual([
       { role: 'ADMIN', user: { email: null } },
       { role: 'USER', user: { email: 'bob@acme.test' } },
     ]);
-    const asAlice = await t.gql<{ organisation: { members: { user: { email: string } }[] } }>(q, { id: acme.org }, { token: alice });
-    expect(asAlice.data!.organisation.members.map((m) => m.user.email)).toEqual(['alice@acme.test', 'bob@acme.test']);
+    const asAlice = await t.gql<{ organisation: { members: { user: { email: string } }[] } }>(
+      q,
+      { id: acme.org },
+      { token: alice },
+    );
+    expect(asAlice.data!.organisation.members.map((m) => m.user.email)).toEqual([
+      'alice@acme.test',
+      'bob@acme.test',
+    ]);
   });
 
   it('rejects bad input with BAD_USER_INPUT naming the field, writing nothing', async () => {
@@ -125,31 +210,80 @@ describe('tenancy, grants and bad input', () => {
     const orgs = await em.count(Organisation, {});
     const logs = await em.count(AuditLog, {});
 
-    const empty = await t.gql('mutation { createOrganisation(input: { name: "   " }) { id } }', {}, { token: alice });
+    const empty = await t.gql(
+      'mutation { createOrganisation(input: { name: "   " }) { id } }',
+      {},
+      { token: alice },
+    );
     expect(code(empty)).toBe('BAD_USER_INPUT');
     expect(empty.errors?.[0]?.extensions?.field).toBe('name');
     expect(empty.errors?.[0]?.message).toBe('name: name must not be empty');
 
-    const long = await t.gql('mutation($n: String!) { createOrganisation(input: { name: $n }) { id } }', { n: 'x'.repeat(2001) }, { token: alice });
+    const long = await t.gql(
+      'mutation($n: String!) { createOrganisation(input: { name: $n }) { id } }',
+      { n: 'x'.repeat(2001) },
+      { token: alice },
+    );
     expect(long.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'name' });
 
-    const wrongType = await t.gql('mutation($i: CreateOrganisationInput!) { createOrganisation(input: $i) { id } }', { i: { name: 42 } }, { token: alice });
+    const wrongType = await t.gql(
+      'mutation($i: CreateOrganisationInput!) { createOrganisation(input: $i) { id } }',
+      { i: { name: 42 } },
+      { token: alice },
+    );
     expect(code(wrongType)).toBe('BAD_USER_INPUT');
     expect(wrongType.errors?.[0]?.message).toContain('"i.name"');
 
-    const badId = await t.gql('mutation { createProject(input: { organisationId: "abc", name: "x" }) { id } }', {}, { token: alice });
-    expect(badId.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.organisationId' });
+    const badId = await t.gql(
+      'mutation { createProject(input: { organisationId: "abc", name: "x" }) { id } }',
+      {},
+      { token: alice },
+    );
+    expect(badId.errors?.[0]?.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'input.organisationId',
+    });
 
-    const unknownId = await t.gql('mutation { createProject(input: { organisationId: "424242", name: "x" }) { id } }', {}, { token: alice });
-    expect(unknownId.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.organisationId' });
+    const unknownId = await t.gql(
+      'mutation { createProject(input: { organisationId: "424242", name: "x" }) { id } }',
+      {},
+      { token: alice },
+    );
+    expect(unknownId.errors?.[0]?.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'input.organisationId',
+    });
 
-    const colour = await t.gql('mutation($id: ID!) { updateEnvironment(id: $id, input: { bannerColour: "red" }) { id } }', { id: acme.env }, { token: alice });
-    expect(colour.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'bannerColour' });
+    const colour = await t.gql(
+      'mutation($id: ID!) { updateEnvironment(id: $id, input: { bannerColour: "red" }) { id } }',
+      { id: acme.env },
+      { token: alice },
+    );
+    expect(colour.errors?.[0]?.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'bannerColour',
+    });
 
-    const nulled = await t.gql('mutation($id: ID!) { updateProject(id: $id, input: { hideDisabledFlags: null }) { id } }', { id: acme.project }, { token: alice });
-    expect(nulled.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.hideDisabledFlags' });
+    const nulled = await t.gql(
+      'mutation($id: ID!) { updateProject(id: $id, input: { hideDisabledFlags: null }) { id } }',
+      { id: acme.project },
+      { token: alice },
+    );
+    expect(nulled.errors?.[0]?.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'input.hideDisabledFlags',
+    });
 
-    const lastAdmin = await t.gql('mutation($o: ID!, $u: ID!) { removeOrganisationMember(organisationId: $o, userId: $u) }', { o: acme.org, u: String((await t.gql<{ me: { id: string } }>('{ me { id } }', {}, { token: alice })).data!.me.id) }, { token: alice });
+    const lastAdmin = await t.gql(
+      'mutation($o: ID!, $u: ID!) { removeOrganisationMember(organisationId: $o, userId: $u) }',
+      {
+        o: acme.org,
+        u: String(
+          (await t.gql<{ me: { id: string } }>('{ me { id } }', {}, { token: alice })).data!.me.id,
+        ),
+      },
+      { token: alice },
+    );
     expect(code(lastAdmin)).toBe('CONFLICT');
 
     expect(await em.count(Organisation, {})).toBe(orgs);

@@ -11,12 +11,17 @@ export function runCli(
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const env: Record<string, string> = {};
-    for (const key of ['PATH', 'HOME', 'TMPDIR']) if (process.env[key]) env[key] = process.env[key]!;
-    const child = spawn(process.execPath, ['-r', '@swc-node/register', 'src/cli/main.ts', ...args], {
-      cwd: ROOT,
-      env: { ...env, ...TEST_ENV, ...opts.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    for (const key of ['PATH', 'HOME', 'TMPDIR'])
+      if (process.env[key]) env[key] = process.env[key]!;
+    const child = spawn(
+      process.execPath,
+      ['-r', '@swc-node/register', 'src/cli/main.ts', ...args],
+      {
+        cwd: ROOT,
+        env: { ...env, ...TEST_ENV, ...opts.env },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

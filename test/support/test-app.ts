@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { type FlagwardApp, createApp } from '../../src/app';
 import { loadConfig } from '../../src/config/config';
-import { OrganisationMembership, OrganisationRole } from '../../src/organisations/membership.entity';
+import {
+  OrganisationMembership,
+  OrganisationRole,
+} from '../../src/organisations/membership.entity';
 import { createLogger } from '../../src/shared/logger';
 import type { User } from '../../src/users/user.entity';
 import { createTestStorage, type TestStorage } from './database';
@@ -18,7 +21,9 @@ export const TEST_ENV = {
 export interface GqlResult<T = Record<string, unknown>> {
   readonly status: number;
   readonly data: T | null;
-  readonly errors: readonly { message: string; extensions?: Record<string, unknown>; path?: unknown[] }[] | undefined;
+  readonly errors:
+    | readonly { message: string; extensions?: Record<string, unknown>; path?: unknown[] }[]
+    | undefined;
   readonly headers: Headers;
 }
 
@@ -31,9 +36,16 @@ export interface TestApp {
   readonly app: FlagwardApp;
   readonly url: string;
   readonly storage: TestStorage;
-  gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, opts?: GqlOptions): Promise<GqlResult<T>>;
+  gql<T = Record<string, unknown>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    opts?: GqlOptions,
+  ): Promise<GqlResult<T>>;
   /** Creates a user directly (there is no sign-up flow yet) and returns a bearer token for them. */
-  createUser(email: string, extra?: { isSuperuser?: boolean; isStaff?: boolean }): Promise<{ user: User; token: string }>;
+  createUser(
+    email: string,
+    extra?: { isSuperuser?: boolean; isStaff?: boolean },
+  ): Promise<{ user: User; token: string }>;
   addMember(user: User, organisationId: string | number, role: OrganisationRole): Promise<void>;
   close(): Promise<void>;
 }
@@ -43,7 +55,11 @@ export const PASSWORD = 'correct horse battery staple';
 /** A real Flagward on a fresh database, listening on a loopback port. */
 export async function createTestApp(storage?: TestStorage): Promise<TestApp> {
   const store = storage ?? (await createTestStorage());
-  const config = loadConfig({ ...TEST_ENV, ...store.env, SECRET_KEY: randomBytes(32).toString('hex') });
+  const config = loadConfig({
+    ...TEST_ENV,
+    ...store.env,
+    SECRET_KEY: randomBytes(32).toString('hex'),
+  });
   const app = await createApp(config, { logger: createLogger('silent') });
   const { url } = await app.listen();
 
@@ -51,9 +67,18 @@ export async function createTestApp(storage?: TestStorage): Promise<TestApp> {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (opts.token) headers.authorization = `Bearer ${opts.token}`;
     if (opts.cookie) headers.cookie = opts.cookie;
-    const res = await fetch(`${url}/graphql`, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
+    const res = await fetch(`${url}/graphql`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ query, variables }),
+    });
     const body = (await res.json()) as { data?: unknown; errors?: GqlResult['errors'] };
-    return { status: res.status, data: (body.data ?? null) as never, errors: body.errors, headers: res.headers };
+    return {
+      status: res.status,
+      data: (body.data ?? null) as never,
+      errors: body.errors,
+      headers: res.headers,
+    };
   };
 
   return {
@@ -62,7 +87,11 @@ export async function createTestApp(storage?: TestStorage): Promise<TestApp> {
     storage: store,
     gql,
     async createUser(email, extra = {}) {
-      const user = await app.services.users.create(app.db.orm.em.fork(), { email, password: PASSWORD, ...extra });
+      const user = await app.services.users.create(app.db.orm.em.fork(), {
+        email,
+        password: PASSWORD,
+        ...extra,
+      });
       const res = await gql<{ login: { token: string } }>(
         'mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p, mode: TOKEN }) { token } }',
         { e: email, p: PASSWORD },
@@ -72,7 +101,11 @@ export async function createTestApp(storage?: TestStorage): Promise<TestApp> {
     },
     async addMember(user, organisationId, role) {
       const em = app.db.orm.em.fork();
-      em.create(OrganisationMembership, { user: user.id, organisation: Number(organisationId), role });
+      em.create(OrganisationMembership, {
+        user: user.id,
+        organisation: Number(organisationId),
+        role,
+      });
       await em.flush();
     },
     async close() {
