@@ -15,7 +15,7 @@ export function runCli(
       if (process.env[key]) env[key] = process.env[key]!;
     const child = spawn(
       process.execPath,
-      ['-r', '@swc-node/register', 'src/cli/main.ts', ...args],
+      ['-r', 'ts-node/register/transpile-only', 'src/cli/main.ts', ...args],
       {
         cwd: ROOT,
         env: { ...env, ...TEST_ENV, ...opts.env },
