@@ -1,6 +1,5 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import {
-  DriverException,
   NotFoundError as OrmNotFoundError,
   UniqueConstraintViolationException,
 } from '@mikro-orm/core';
@@ -69,18 +68,13 @@ export function formatError(logger: Logger) {
       };
     }
     const code = (original as { code?: unknown } | null)?.code;
-    if (
-      original instanceof DriverException ||
-      (typeof code === 'string' && CONNECTION_CODES.has(code))
-    ) {
-      if (typeof code === 'string' && CONNECTION_CODES.has(code)) {
-        logger.warn({ err: original }, 'database unavailable');
-        return {
-          ...base,
-          message: 'The database is unreachable; try again shortly',
-          extensions: { code: 'SERVICE_UNAVAILABLE' },
-        };
-      }
+    if (typeof code === 'string' && CONNECTION_CODES.has(code)) {
+      logger.warn({ err: original }, 'database unavailable');
+      return {
+        ...base,
+        message: 'The database is unreachable; try again shortly',
+        extensions: { code: 'SERVICE_UNAVAILABLE' },
+      };
     }
     // Errors GraphQL itself produced (parse, validation, variable coercion) are safe to show.
     const existing = formatted.extensions?.code;

@@ -49,7 +49,6 @@ export class UpdateProjectInput extends ProjectSettingsInput {
   name?: string;
 }
 
-export type ProjectSettings = Omit<ProjectSettingsInput, never>;
 export const PROJECT_SETTING_KEYS = [
   'hideDisabledFlags',
   'preventFlagDefaults',
