@@ -6,9 +6,11 @@ import { authChecker } from '../permissions/auth-checker';
 import { requirementMiddleware } from '../permissions/requirement.middleware';
 import { ProjectResolver } from '../projects/project.resolver';
 import { AuthResolver } from '../users/auth.resolver';
+import { UserResolver } from '../users/user.resolver';
 
 export const RESOLVERS = [
   AuthResolver,
+  UserResolver,
   OrganisationResolver,
   MembershipResolver,
   ProjectResolver,

@@ -90,7 +90,7 @@ export async function checkRequirement(
       return p.hasModelPermission(req.codename);
     case 'self-or-admin-of-user': {
       if (!(root instanceof User) || !p.isAuthenticated) return false;
-      if (root.id === p.userId || p.isStaff) return true;
+      if (root.id === p.userId || (await p.hasModelPermission('view_user'))) return true;
       const adminOrgs = await p.adminOrganisationIds();
       if (adminOrgs.length === 0) return false;
       const shared = await ctx.em.count(OrganisationMembership, {

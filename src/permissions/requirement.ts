@@ -16,7 +16,7 @@ export type Requirement =
   | { readonly kind: 'superuser' }
   /** A Django-style model permission (instance-wide records). */
   | { readonly kind: 'model'; readonly codename: ModelCodename }
-  /** On a User: the user themself, an admin of an organisation they belong to, or staff. */
+  /** On a User: the user themself, an admin of an organisation they belong to, or a holder of view_user. */
   | { readonly kind: 'self-or-admin-of-user' }
   /**
    * A Flagsmith key on a record. `on: 'root'` checks the parent object of the field;

@@ -1,4 +1,4 @@
-import { type EntityManager, raw } from '@mikro-orm/core';
+import { type EntityManager, type FilterQuery, raw } from '@mikro-orm/core';
 import { ConflictError, ValidationError } from '../shared/errors';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, type PasswordHasher } from './password';
 import { User } from './user.entity';
@@ -30,6 +30,11 @@ export function checkPassword(password: string, field = 'password'): void {
   }
 }
 
+/** Escapes LIKE wildcards so a search term matches literally. */
+export function escapeLike(term: string): string {
+  return term.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
 export class UserService {
   constructor(private readonly passwords: PasswordHasher) {}
 
@@ -52,6 +57,24 @@ export class UserService {
     user.passwordHash = input.password != null ? await this.passwords.hash(input.password) : null;
     await em.persistAndFlush(user);
     return user;
+  }
+
+  /** Instance-wide user list for administrators, optionally narrowed by a search term. */
+  search(
+    em: EntityManager,
+    args: { readonly search?: string | null; readonly limit: number; readonly offset: number },
+  ): Promise<User[]> {
+    const term = args.search?.trim();
+    const where: FilterQuery<User> = term
+      ? {
+          $or: [
+            { email: { $ilike: `%${escapeLike(term)}%` } },
+            { firstName: { $ilike: `%${escapeLike(term)}%` } },
+            { lastName: { $ilike: `%${escapeLike(term)}%` } },
+          ],
+        }
+      : {};
+    return em.find(User, where, { orderBy: { id: 'asc' }, limit: args.limit, offset: args.offset });
   }
 
   async setPassword(em: EntityManager, user: User, password: string): Promise<void> {
