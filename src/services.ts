@@ -2,8 +2,11 @@ import type { MikroORM } from '@mikro-orm/core';
 import { AuditService } from './audit/audit.service';
 import type { Config } from './config/config';
 import { EnvironmentService } from './environments/environment.service';
+import { FeatureStateService } from './features/feature-state.service';
+import { FeatureService } from './features/feature.service';
 import { OrganisationService } from './organisations/organisation.service';
 import { ProjectService } from './projects/project.service';
+import { TagService } from './projects/tag.service';
 import type { Logger } from './shared/logger';
 import { createPassport, type PassportInstance } from './users/passport';
 import { PasswordHasher } from './users/password';
@@ -22,6 +25,9 @@ export interface Services {
   readonly organisations: OrganisationService;
   readonly projects: ProjectService;
   readonly environments: EnvironmentService;
+  readonly features: FeatureService;
+  readonly featureStates: FeatureStateService;
+  readonly tags: TagService;
 }
 
 export function createServices(config: Config, orm: MikroORM, logger: Logger): Services {
@@ -39,5 +45,8 @@ export function createServices(config: Config, orm: MikroORM, logger: Logger): S
     organisations: new OrganisationService(config, users, audit),
     projects: new ProjectService(audit),
     environments: new EnvironmentService(audit),
+    features: new FeatureService(audit),
+    featureStates: new FeatureStateService(audit),
+    tags: new TagService(audit),
   };
 }

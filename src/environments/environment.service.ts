@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { AuditObjectType, type AuditService, ChangeType } from '../audit/audit.service';
-import { FeatureState } from '../features/feature-state.entity';
+import { FeatureState, MultivariateStateValue } from '../features/feature-state.entity';
+import { MultivariateOption } from '../features/multivariate-option.entity';
 import { Feature } from '../features/feature.entity';
 import { typeInitialValue } from '../features/feature-value';
 import { GrantScope, PermissionGrant } from '../permissions/permission-grant.entity';
@@ -36,16 +37,24 @@ export class EnvironmentService {
       applySettings(env, input, ENVIRONMENT_SETTING_KEYS, NULLABLE_ENVIRONMENT_SETTINGS);
       // Every feature of the project gets its default state here.
       const features = await tx.find(Feature, { project });
+      const options = await tx.find(MultivariateOption, { feature: { project } });
       for (const feature of features) {
         const value = project.preventFlagDefaults
           ? typeInitialValue(null)
           : typeInitialValue(feature.initialValue);
-        tx.create(FeatureState, {
+        const state = tx.create(FeatureState, {
           feature,
           environment: env,
           enabled: project.preventFlagDefaults ? false : feature.defaultEnabled,
           ...value,
         });
+        for (const option of options.filter((o) => o.feature.id === feature.id)) {
+          tx.create(MultivariateStateValue, {
+            featureState: state,
+            option,
+            percentageAllocation: option.defaultPercentageAllocation,
+          });
+        }
       }
       const userId = p.userId;
       if (userId !== undefined) {

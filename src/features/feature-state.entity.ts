@@ -11,7 +11,10 @@ import {
   type Rel,
   Unique,
 } from '@mikro-orm/core';
+import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import { Environment } from '../environments/environment.entity';
+import { permissionOn } from '../permissions/requirement';
+import { TypeRequires } from '../permissions/requires.decorator';
 import { Identity } from '../identities/identity.entity';
 import { Segment } from '../segments/segment.entity';
 import { newUuid } from '../shared/ids';
@@ -20,9 +23,14 @@ import { ValueType } from './feature-value';
 import { MultivariateOption } from './multivariate-option.entity';
 
 /** A segment override's anchor: which segment, in which environment, at which priority. */
+@ObjectType({
+  description: 'A segment override of a feature in an environment: the anchor of its state.',
+})
+@TypeRequires(permissionOn('VIEW_ENVIRONMENT', 'root'))
 @Entity({ tableName: 'feature_segments' })
 @Unique({ properties: ['feature', 'segment', 'environment'] })
 export class FeatureSegment {
+  @Field(() => ID)
   @PrimaryKey({ type: 'integer', autoincrement: true })
   id!: number;
 
@@ -35,7 +43,7 @@ export class FeatureSegment {
   @ManyToOne(() => Environment, { deleteRule: 'cascade', index: true })
   environment!: Rel<Environment>;
 
-  /** 0-based; lower wins. */
+  @Field(() => Int, { description: '0-based; a lower number wins.' })
   @Property({ type: 'integer' })
   priority!: number;
 }
@@ -45,6 +53,11 @@ export class FeatureSegment {
  * segment), a segment override (featureSegment set) or an identity override (identity set).
  * Its typed value is stored inline (Flagsmith's FeatureStateValue, one-to-one).
  */
+@ObjectType({
+  description:
+    'A feature in an environment: its default, a segment override or an identity override.',
+})
+@TypeRequires(permissionOn('VIEW_ENVIRONMENT', 'root'))
 @Entity({ tableName: 'feature_states' })
 @Check({
   name: 'feature_states_one_kind',
@@ -69,9 +82,11 @@ export class FeatureState {
     | 'createdAt'
     | 'updatedAt';
 
+  @Field(() => ID)
   @PrimaryKey({ type: 'integer', autoincrement: true })
   id!: number;
 
+  @Field()
   @Property({ type: 'uuid', unique: true })
   uuid: string = newUuid();
 
@@ -87,6 +102,7 @@ export class FeatureState {
   @OneToOne(() => FeatureSegment, { nullable: true, deleteRule: 'cascade', owner: true })
   featureSegment?: Rel<FeatureSegment> | null;
 
+  @Field()
   @Property({ type: 'boolean', default: false })
   enabled: boolean = false;
 
@@ -105,6 +121,7 @@ export class FeatureState {
   @Property({ type: 'datetime', defaultRaw: 'now()' })
   createdAt: Date = new Date();
 
+  @Field()
   @Property({ type: 'datetime', defaultRaw: 'now()', onUpdate: () => new Date() })
   updatedAt: Date = new Date();
 }

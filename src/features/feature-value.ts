@@ -51,3 +51,48 @@ export function typeInitialValue(value: string | null | undefined): TypedValue {
     booleanValue: null,
   };
 }
+
+/** A feature value as the API speaks it: a string, an integer, a boolean, or null. */
+export type FlagValue = string | number | boolean | null;
+
+/** The stored form of an API value. Integers keep their type; strings are not re-typed. */
+export function typedValue(value: FlagValue): TypedValue {
+  if (value === null) return typeInitialValue(null);
+  if (typeof value === 'boolean')
+    return {
+      valueType: ValueType.bool,
+      stringValue: null,
+      integerValue: null,
+      booleanValue: value,
+    };
+  if (typeof value === 'number')
+    return {
+      valueType: ValueType.int,
+      stringValue: null,
+      integerValue: String(value),
+      booleanValue: null,
+    };
+  return {
+    valueType: ValueType.unicode,
+    stringValue: value,
+    integerValue: null,
+    booleanValue: null,
+  };
+}
+
+/** The API value of a stored typed value (entity rows may leave unused columns undefined). */
+export function valueOf(v: {
+  readonly valueType: ValueType;
+  readonly stringValue?: string | null;
+  readonly integerValue?: string | null;
+  readonly booleanValue?: boolean | null;
+}): FlagValue {
+  switch (v.valueType) {
+    case ValueType.int:
+      return v.integerValue == null ? null : Number(v.integerValue);
+    case ValueType.bool:
+      return v.booleanValue ?? null;
+    case ValueType.unicode:
+      return v.stringValue ?? null;
+  }
+}

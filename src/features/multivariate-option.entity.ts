@@ -9,9 +9,14 @@ import {
   type Rel,
   Unique,
 } from '@mikro-orm/core';
+import { Field, ID, ObjectType } from 'type-graphql';
+import { permissionOn } from '../permissions/requirement';
+import { TypeRequires } from '../permissions/requires.decorator';
 import { Feature } from './feature.entity';
 import { ValueType } from './feature-value';
 
+@ObjectType({ description: 'One value a multivariate feature can take.' })
+@TypeRequires(permissionOn('VIEW_PROJECT', 'root'))
 @Entity({ tableName: 'multivariate_options' })
 @Unique({ properties: ['feature', 'key'] })
 @Check({
@@ -21,6 +26,7 @@ import { ValueType } from './feature-value';
 export class MultivariateOption {
   [OptionalProps]?: 'stringValue' | 'integerValue' | 'booleanValue' | 'defaultPercentageAllocation';
 
+  @Field(() => ID)
   @PrimaryKey({ type: 'integer', autoincrement: true })
   id!: number;
 
@@ -28,6 +34,7 @@ export class MultivariateOption {
   feature!: Rel<Feature>;
 
   /** Slug, unique per feature; `control` is reserved. */
+  @Field({ description: 'Variant key (slug), unique per feature.' })
   @Property({ type: 'string', length: 100 })
   key!: string;
 

@@ -1,10 +1,16 @@
 import { type GraphQLSchema, lexicographicSortSchema, printSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
 import { EnvironmentResolver } from '../environments/environment.resolver';
+import {
+  FeatureResolver,
+  FeatureStateResolver,
+  MultivariateOptionResolver,
+} from '../features/feature.resolver';
 import { MembershipResolver, OrganisationResolver } from '../organisations/organisation.resolver';
 import { authChecker } from '../permissions/auth-checker';
 import { requirementMiddleware } from '../permissions/requirement.middleware';
 import { ProjectResolver } from '../projects/project.resolver';
+import { TagResolver } from '../projects/tag.resolver';
 import { AuthResolver } from '../users/auth.resolver';
 import { UserResolver } from '../users/user.resolver';
 
@@ -15,6 +21,10 @@ export const RESOLVERS = [
   MembershipResolver,
   ProjectResolver,
   EnvironmentResolver,
+  FeatureResolver,
+  MultivariateOptionResolver,
+  FeatureStateResolver,
+  TagResolver,
 ] as const;
 
 export function buildFlagwardSchema(): Promise<GraphQLSchema> {

@@ -3,6 +3,12 @@ import type { GraphQLResolveInfo } from 'graphql';
 import type { AuthCheckerFn } from 'type-graphql';
 import { Environment } from '../environments/environment.entity';
 import { ServerSideKey } from '../environments/server-side-key.entity';
+import { FeatureSegment, FeatureState } from '../features/feature-state.entity';
+import { Feature } from '../features/feature.entity';
+import { MultivariateOption } from '../features/multivariate-option.entity';
+import { Identity } from '../identities/identity.entity';
+import { Tag } from '../projects/tag.entity';
+import { Segment } from '../segments/segment.entity';
 import type { GraphQLContext } from '../graphql/context';
 import { OrganisationMembership } from '../organisations/membership.entity';
 import { Organisation } from '../organisations/organisation.entity';
@@ -24,6 +30,13 @@ const ENTITY_BY_TYPE = {
   project: Project,
   environment: Environment,
   serverSideKey: ServerSideKey,
+  feature: Feature,
+  segment: Segment,
+  tag: Tag,
+  multivariateOption: MultivariateOption,
+  featureState: FeatureState,
+  segmentOverride: FeatureSegment,
+  identity: Identity,
 } as const;
 
 const LABEL: Record<ResourceType, string> = {
@@ -31,6 +44,13 @@ const LABEL: Record<ResourceType, string> = {
   project: 'project',
   environment: 'environment',
   serverSideKey: 'server-side key',
+  feature: 'feature',
+  segment: 'segment',
+  tag: 'tag',
+  multivariateOption: 'multivariate option',
+  featureState: 'feature state',
+  segmentOverride: 'segment override',
+  identity: 'identity',
 };
 
 /** What seeing a record of each type takes; a record failing this reads as not found. */
@@ -40,6 +60,13 @@ export const VISIBILITY: Record<ResourceType, PermissionKey> = {
   environment: 'VIEW_ENVIRONMENT',
   // Server-side keys exist, as far as anyone can tell, only for environment admins.
   serverSideKey: 'ENVIRONMENT_ADMIN',
+  feature: 'VIEW_PROJECT',
+  segment: 'VIEW_PROJECT',
+  tag: 'VIEW_PROJECT',
+  multivariateOption: 'VIEW_PROJECT',
+  featureState: 'VIEW_ENVIRONMENT',
+  segmentOverride: 'VIEW_ENVIRONMENT',
+  identity: 'VIEW_IDENTITIES',
 };
 
 /**

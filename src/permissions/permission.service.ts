@@ -1,6 +1,12 @@
 import type { EntityManager, FilterQuery } from '@mikro-orm/core';
 import { Environment } from '../environments/environment.entity';
 import { ServerSideKey } from '../environments/server-side-key.entity';
+import { FeatureSegment, FeatureState } from '../features/feature-state.entity';
+import { Feature } from '../features/feature.entity';
+import { MultivariateOption } from '../features/multivariate-option.entity';
+import { Identity } from '../identities/identity.entity';
+import { Segment } from '../segments/segment.entity';
+import { Tag } from '../projects/tag.entity';
 import { UserGroupMembership } from '../groups/user-group.entity';
 import { OrganisationMembership, OrganisationRole } from '../organisations/membership.entity';
 import { Organisation } from '../organisations/organisation.entity';
@@ -20,7 +26,19 @@ export interface ScopeRef {
 }
 
 /** The records permissions are checked on, directly or through a parent. */
-export type Scoped = Organisation | Project | Environment | OrganisationMembership | ServerSideKey;
+export type Scoped =
+  | Organisation
+  | OrganisationMembership
+  | Project
+  | Feature
+  | Segment
+  | Tag
+  | MultivariateOption
+  | Environment
+  | ServerSideKey
+  | FeatureSegment
+  | FeatureState
+  | Identity;
 
 interface GrantRow {
   readonly scope: Scope;
@@ -175,16 +193,25 @@ export class PermissionService {
     if (record instanceof OrganisationMembership) return { organisationId: record.organisation.id };
     if (record instanceof Project)
       return { organisationId: record.organisation.id, projectId: record.id };
-    const environment =
-      record instanceof ServerSideKey
-        ? await this.em.findOneOrFail(Environment, record.environment.id)
-        : record;
-    const project = await this.em.findOneOrFail(Project, environment.project.id);
-    return {
-      organisationId: project.organisation.id,
-      projectId: project.id,
-      environmentId: environment.id,
-    };
+    if (record instanceof Feature || record instanceof Segment || record instanceof Tag)
+      return this.projectScope(record.project.id);
+    if (record instanceof MultivariateOption) {
+      const feature = await this.em.findOneOrFail(Feature, record.feature.id);
+      return this.projectScope(feature.project.id);
+    }
+    return this.environmentScope(
+      record instanceof Environment ? record.id : record.environment.id,
+    );
+  }
+
+  private async projectScope(projectId: number): Promise<ScopeRef> {
+    const project = await this.em.findOneOrFail(Project, projectId);
+    return { organisationId: project.organisation.id, projectId };
+  }
+
+  private async environmentScope(environmentId: number): Promise<ScopeRef> {
+    const environment = await this.em.findOneOrFail(Environment, environmentId);
+    return { ...(await this.projectScope(environment.project.id)), environmentId };
   }
 
   private decide(snap: Snapshot, key: PermissionKey, ref: ScopeRef): boolean {

@@ -1,7 +1,18 @@
 import type { ModelCodename, PermissionKey } from './keys';
 
 /** The kinds of record a permission check can be anchored on. */
-export type ResourceType = 'organisation' | 'project' | 'environment' | 'serverSideKey';
+export type ResourceType =
+  | 'organisation'
+  | 'project'
+  | 'environment'
+  | 'serverSideKey'
+  | 'feature'
+  | 'segment'
+  | 'tag'
+  | 'multivariateOption'
+  | 'featureState'
+  | 'segmentOverride'
+  | 'identity';
 
 /**
  * What a query, mutation, field or type needs. A list of requirements is satisfied when

@@ -78,3 +78,10 @@ export class ServiceUnavailableError extends AppError {
     super('SERVICE_UNAVAILABLE', message);
   }
 }
+
+/** A plan or project limit (e.g. the number of features) would be exceeded. */
+export class LimitExceededError extends AppError {
+  constructor(message: string, field?: string) {
+    super('LIMIT_EXCEEDED', field ? `${field}: ${message}` : message, field ? { field } : {});
+  }
+}

@@ -1,0 +1,270 @@
+import {
+  Arg,
+  Args,
+  Ctx,
+  Field,
+  Float,
+  FieldResolver,
+  ID,
+  Mutation,
+  ObjectType,
+  Query,
+  Resolver,
+  Root,
+  registerEnumType,
+} from 'type-graphql';
+import { Environment } from '../environments/environment.entity';
+import type { GraphQLContext } from '../graphql/context';
+import { Authenticated, permissionOn, type ResourceType } from '../permissions/requirement';
+import { DenyByDefault, Requires, TypeRequires } from '../permissions/requires.decorator';
+import { Project } from '../projects/project.entity';
+import { Tag } from '../projects/tag.entity';
+import { parseId } from '../shared/id-arg';
+import { User } from '../users/user.entity';
+import { FeatureSegment, FeatureState } from './feature-state.entity';
+import { kindOf, type StateKind } from './feature-state.service';
+import { type FlagValue, valueOf } from './feature-value';
+import { Feature } from './feature.entity';
+import {
+  CreateFeatureInput,
+  FeatureListArgs,
+  FeatureStateInput,
+  MultivariateOptionInput,
+  UpdateFeatureInput,
+  UpdateMultivariateOptionInput,
+} from './feature.inputs';
+import { FlagValueScalar } from './flag-value.scalar';
+import { MultivariateOption } from './multivariate-option.entity';
+
+const on = (type: ResourceType, arg: string) => ({ arg, type });
+
+@DenyByDefault()
+@Resolver(() => Feature)
+export class FeatureResolver {
+  @Query(() => [Feature], { description: "A project's features, by id." })
+  @Requires(permissionOn('VIEW_PROJECT', on('project', 'projectId')))
+  async features(
+    @Args() args: FeatureListArgs,
+    @Ctx() { em, services }: GraphQLContext,
+  ): Promise<Feature[]> {
+    const project = await em.findOneOrFail(Project, parseId(args.projectId, 'projectId'));
+    return services.features.list(em, project, args);
+  }
+
+  @Query(() => Feature)
+  @Requires(permissionOn('VIEW_PROJECT', on('feature', 'id')))
+  feature(@Arg('id', () => ID) id: string, @Ctx() { em }: GraphQLContext): Promise<Feature> {
+    return em.findOneOrFail(Feature, parseId(id, 'id'));
+  }
+
+  @Mutation(() => Feature, {
+    description: 'Creates a feature with a default state in every environment of its project.',
+  })
+  @Requires(permissionOn('CREATE_FEATURE', on('project', 'input.projectId')))
+  async createFeature(
+    @Arg('input') input: CreateFeatureInput,
+    @Ctx() { em, permissions, services }: GraphQLContext,
+  ): Promise<Feature> {
+    const project = await em.findOneOrFail(Project, parseId(input.projectId, 'input.projectId'));
+    return services.features.create(em, permissions, project, input);
+  }
+
+  @Mutation(() => Feature, { description: 'Changes, archives or restores a feature.' })
+  @Requires(permissionOn('CREATE_FEATURE', on('feature', 'id')))
+  async updateFeature(
+    @Arg('id', () => ID) id: string,
+    @Arg('input') input: UpdateFeatureInput,
+    @Ctx() { em, permissions, services }: GraphQLContext,
+  ): Promise<Feature> {
+    const feature = await em.findOneOrFail(Feature, parseId(id, 'id'));
+    return services.features.update(em, permissions, feature, input);
+  }
+
+  @Mutation(() => ID, { description: 'Deletes a feature and all its states; returns its id.' })
+  @Requires(permissionOn('DELETE_FEATURE', on('feature', 'id')))
+  async deleteFeature(
+    @Arg('id', () => ID) id: string,
+    @Ctx() { em, permissions, services }: GraphQLContext,
+  ): Promise<string> {
+    const feature = await em.findOneOrFail(Feature, parseId(id, 'id'));
+    await services.features.delete(em, permissions, feature);
+    return id;
+  }
+
+  @Mutation(() => MultivariateOption, {
+    description: 'Adds a multivariate option; every environment default gets its default share.',
+  })
+  @Requires(permissionOn('CREATE_FEATURE', on('feature', 'featureId')))
+  async createMultivariateOption(
+    @Arg('featureId', () => ID) featureId: string,
+    @Arg('input') input: MultivariateOptionInput,
+    @Ctx() { em, permissions, services }: GraphQLContext,
+  ): Promise<MultivariateOption> {
+    const feature = await em.findOneOrFail(Feature, parseId(featureId, 'featureId'));
+    return services.features.createOption(em, permissions, feature, input);
+  }
+
+  @Mutation(() => MultivariateOption)
+  @Requires(permissionOn('CREATE_FEATURE', on('multivariateOption', 'id')))
+  async updateMultivariateOption(
+    @Arg('id', () => ID) id: string,
+    @Arg('input') input: UpdateMultivariateOptionInput,
+    @Ctx() { em, permissions, services }: GraphQLContext,
+  ): Promise<MultivariateOption> {
+    const option = await em.findOneOrFail(MultivariateOption, parseId(id, 'id'));
+    return services.features.updateOption(em, permissions, option, input);
+  }
+
+  @Mutation(() => ID, { description: 'Removes a multivariate option; returns its id.' })
+  @Requires(permissionOn('CREATE_FEATURE', on('multivariateOption', 'id')))
+  async deleteMultivariateOption(
+    @Arg('id', () => ID) id: string,
+    @Ctx() { em, permissions, services }: GraphQLContext,
+  ): Promise<string> {
+    const option = await em.findOneOrFail(MultivariateOption, parseId(id, 'id'));
+    await services.features.deleteOption(em, permissions, option);
+    return id;
+  }
+
+  @FieldResolver(() => Project)
+  @Requires(permissionOn('VIEW_PROJECT', 'root'))
+  project(@Root() feature: Feature, @Ctx() { em }: GraphQLContext): Promise<Project> {
+    return em.findOneOrFail(Project, feature.project.id);
+  }
+
+  @FieldResolver(() => [Tag])
+  @Requires(permissionOn('VIEW_PROJECT', 'root'))
+  async tags(@Root() feature: Feature): Promise<Tag[]> {
+    return (await feature.tags.load({ orderBy: { label: 'asc' } })).getItems();
+  }
+
+  @FieldResolver(() => [User])
+  @Requires(permissionOn('VIEW_PROJECT', 'root'))
+  async owners(@Root() feature: Feature): Promise<User[]> {
+    return (await feature.owners.load({ orderBy: { id: 'asc' } })).getItems();
+  }
+
+  @FieldResolver(() => [MultivariateOption])
+  @Requires(permissionOn('VIEW_PROJECT', 'root'))
+  multivariateOptions(
+    @Root() feature: Feature,
+    @Ctx() { em }: GraphQLContext,
+  ): Promise<MultivariateOption[]> {
+    return em.find(MultivariateOption, { feature }, { orderBy: { id: 'asc' } });
+  }
+}
+
+@DenyByDefault()
+@Resolver(() => MultivariateOption)
+export class MultivariateOptionResolver {
+  @FieldResolver(() => FlagValueScalar, { nullable: true })
+  @Requires(permissionOn('VIEW_PROJECT', 'root'))
+  value(@Root() option: MultivariateOption): FlagValue {
+    return valueOf({ ...option, valueType: option.type });
+  }
+
+  @FieldResolver(() => Float, {
+    description: 'Share (0–100) this option gets in new environment defaults.',
+  })
+  @Requires(permissionOn('VIEW_PROJECT', 'root'))
+  defaultPercentageAllocation(@Root() option: MultivariateOption): number {
+    return Number(option.defaultPercentageAllocation);
+  }
+}
+
+export enum FeatureStateKind {
+  ENVIRONMENT_DEFAULT = 'ENVIRONMENT_DEFAULT',
+  SEGMENT_OVERRIDE = 'SEGMENT_OVERRIDE',
+  IDENTITY_OVERRIDE = 'IDENTITY_OVERRIDE',
+}
+registerEnumType(FeatureStateKind, { name: 'FeatureStateKind' });
+
+@ObjectType({ description: "A multivariate option's share of a feature state." })
+@TypeRequires(Authenticated)
+export class MultivariateAllocation {
+  @Field(() => MultivariateOption)
+  option!: MultivariateOption;
+
+  @Field(() => Float, { description: 'Percentage, 0–100.' })
+  percentageAllocation!: number;
+}
+
+@DenyByDefault()
+@Resolver(() => FeatureState)
+export class FeatureStateResolver {
+  @Query(() => [FeatureState], {
+    description: "An environment's default state of each feature (or of the features named).",
+  })
+  @Requires(permissionOn('VIEW_ENVIRONMENT', on('environment', 'environmentId')))
+  async featureStates(
+    @Arg('environmentId', () => ID) environmentId: string,
+    @Arg('featureIds', () => [ID], { nullable: true }) featureIds: string[] | undefined,
+    @Ctx() { em, services }: GraphQLContext,
+  ): Promise<FeatureState[]> {
+    const env = await em.findOneOrFail(Environment, parseId(environmentId, 'environmentId'));
+    const ids = featureIds?.map((id, i) => parseId(id, `featureIds.${i}`));
+    return services.featureStates.listDefaults(em, env, ids);
+  }
+
+  @Mutation(() => FeatureState, {
+    description: 'Changes an environment default: enabled, value, multivariate shares.',
+  })
+  @Requires(permissionOn('UPDATE_FEATURE_STATE', on('featureState', 'id')))
+  async updateFeatureState(
+    @Arg('id', () => ID) id: string,
+    @Arg('input') input: FeatureStateInput,
+    @Ctx() { em, permissions, services }: GraphQLContext,
+  ): Promise<FeatureState> {
+    const state = await em.findOneOrFail(FeatureState, parseId(id, 'id'));
+    return services.featureStates.updateDefault(em, permissions, state, input);
+  }
+
+  @FieldResolver(() => FeatureStateKind)
+  @Requires(permissionOn('VIEW_ENVIRONMENT', 'root'))
+  kind(@Root() state: FeatureState): StateKind {
+    return kindOf(state);
+  }
+
+  @FieldResolver(() => FlagValueScalar, { nullable: true })
+  @Requires(permissionOn('VIEW_ENVIRONMENT', 'root'))
+  value(@Root() state: FeatureState): FlagValue {
+    return valueOf(state);
+  }
+
+  @FieldResolver(() => Feature)
+  @Requires(permissionOn('VIEW_ENVIRONMENT', 'root'))
+  feature(@Root() state: FeatureState, @Ctx() { em }: GraphQLContext): Promise<Feature> {
+    return em.findOneOrFail(Feature, state.feature.id);
+  }
+
+  @FieldResolver(() => Environment)
+  @Requires(permissionOn('VIEW_ENVIRONMENT', 'root'))
+  environment(@Root() state: FeatureState, @Ctx() { em }: GraphQLContext): Promise<Environment> {
+    return em.findOneOrFail(Environment, state.environment.id);
+  }
+
+  @FieldResolver(() => FeatureSegment, {
+    nullable: true,
+    description: 'The segment override this state belongs to, if it is one.',
+  })
+  @Requires(permissionOn('VIEW_ENVIRONMENT', 'root'))
+  async segmentOverride(
+    @Root() state: FeatureState,
+    @Ctx() { em }: GraphQLContext,
+  ): Promise<FeatureSegment | null> {
+    return state.featureSegment ? em.findOneOrFail(FeatureSegment, state.featureSegment.id) : null;
+  }
+
+  @FieldResolver(() => [MultivariateAllocation])
+  @Requires(permissionOn('VIEW_ENVIRONMENT', 'root'))
+  async multivariateAllocations(
+    @Root() state: FeatureState,
+    @Ctx() { em, services }: GraphQLContext,
+  ): Promise<MultivariateAllocation[]> {
+    const rows = await services.featureStates.allocations(em, state);
+    return rows.map((r) => ({
+      option: r.option,
+      percentageAllocation: Number(r.percentageAllocation),
+    }));
+  }
+}
