@@ -11,7 +11,7 @@ import {
   type Rel,
   Unique,
 } from '@mikro-orm/core';
-import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
+import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { Environment } from '../environments/environment.entity';
 import { permissionOn } from '../permissions/requirement';
 import { TypeRequires } from '../permissions/requires.decorator';

@@ -231,10 +231,17 @@ export class FeatureStateResolver {
     return valueOf(state);
   }
 
-  @FieldResolver(() => Feature)
+  @FieldResolver(() => Feature, {
+    nullable: true,
+    description: 'Null when the caller may not view the project.',
+  })
   @Requires(permissionOn('VIEW_ENVIRONMENT', 'root'))
-  feature(@Root() state: FeatureState, @Ctx() { em }: GraphQLContext): Promise<Feature> {
-    return em.findOneOrFail(Feature, state.feature.id);
+  async feature(
+    @Root() state: FeatureState,
+    @Ctx() { em, permissions }: GraphQLContext,
+  ): Promise<Feature | null> {
+    const feature = await em.findOneOrFail(Feature, state.feature.id);
+    return (await permissions.can('VIEW_PROJECT', feature)) ? feature : null;
   }
 
   @FieldResolver(() => Environment)

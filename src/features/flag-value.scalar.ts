@@ -24,6 +24,7 @@ function literal(ast: ValueNode): FlagValue {
     case Kind.BOOLEAN:
       return ast.value;
     case Kind.INT:
+    case Kind.FLOAT:
       return check(Number(ast.value));
     case Kind.NULL:
       return null;

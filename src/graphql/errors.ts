@@ -4,22 +4,8 @@ import {
   UniqueConstraintViolationException,
 } from '@mikro-orm/core';
 import type { GraphQLFormattedError } from 'graphql';
-import { ArgumentValidationError } from 'type-graphql';
-import type { ValidationError as ClassValidationError } from 'class-validator';
 import { AppError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
-
-/** Flattens class-validator's tree into `path: message` pairs. */
-function flatten(
-  errors: readonly ClassValidationError[],
-  prefix = '',
-): { field: string; message: string }[] {
-  return errors.flatMap((e) => {
-    const field = prefix ? `${prefix}.${e.property}` : e.property;
-    const own = Object.values(e.constraints ?? {}).map((message) => ({ field, message }));
-    return [...own, ...flatten(e.children ?? [], field)];
-  });
-}
 
 const CONNECTION_CODES = new Set([
   'ECONNREFUSED',
@@ -42,18 +28,6 @@ export function formatError(logger: Logger) {
     const original = unwrapResolverError(error);
     const base = { locations: formatted.locations, path: formatted.path };
 
-    if (original instanceof ArgumentValidationError) {
-      const problems = flatten(original.extensions.validationErrors);
-      return {
-        ...base,
-        message: problems.map((p) => `${p.field}: ${p.message}`).join('; ') || 'Invalid input',
-        extensions: {
-          code: 'BAD_USER_INPUT',
-          field: problems[0]?.field,
-          fields: problems.map((p) => p.field),
-        },
-      };
-    }
     if (original instanceof AppError) {
       return { ...base, message: original.message, extensions: { ...original.extensions } };
     }

@@ -11,6 +11,7 @@ import { authChecker } from '../permissions/auth-checker';
 import { requirementMiddleware } from '../permissions/requirement.middleware';
 import { ProjectResolver } from '../projects/project.resolver';
 import { TagResolver } from '../projects/tag.resolver';
+import { validateArgs } from './validate-args';
 import { AuthResolver } from '../users/auth.resolver';
 import { UserResolver } from '../users/user.resolver';
 
@@ -33,7 +34,7 @@ export function buildFlagwardSchema(): Promise<GraphQLSchema> {
     authChecker,
     authMode: 'error',
     globalMiddlewares: [requirementMiddleware],
-    validate: { forbidUnknownValues: false, stopAtFirstError: false },
+    validateFn: validateArgs,
   });
 }
 

@@ -216,15 +216,18 @@ describe('tenancy, grants and bad input', () => {
       { token: alice },
     );
     expect(code(empty)).toBe('BAD_USER_INPUT');
-    expect(empty.errors?.[0]?.extensions?.field).toBe('name');
-    expect(empty.errors?.[0]?.message).toBe('name: name must not be empty');
+    expect(empty.errors?.[0]?.extensions?.field).toBe('input.name');
+    expect(empty.errors?.[0]?.message).toBe('input.name: name must not be empty');
 
     const long = await t.gql(
       'mutation($n: String!) { createOrganisation(input: { name: $n }) { id } }',
       { n: 'x'.repeat(2001) },
       { token: alice },
     );
-    expect(long.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'name' });
+    expect(long.errors?.[0]?.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'input.name',
+    });
 
     const wrongType = await t.gql(
       'mutation($i: CreateOrganisationInput!) { createOrganisation(input: $i) { id } }',
@@ -261,7 +264,7 @@ describe('tenancy, grants and bad input', () => {
     );
     expect(colour.errors?.[0]?.extensions).toMatchObject({
       code: 'BAD_USER_INPUT',
-      field: 'bannerColour',
+      field: 'input.bannerColour',
     });
 
     const nulled = await t.gql(
