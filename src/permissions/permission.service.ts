@@ -199,9 +199,7 @@ export class PermissionService {
       const feature = await this.em.findOneOrFail(Feature, record.feature.id);
       return this.projectScope(feature.project.id);
     }
-    return this.environmentScope(
-      record instanceof Environment ? record.id : record.environment.id,
-    );
+    return this.environmentScope(record instanceof Environment ? record.id : record.environment.id);
   }
 
   private async projectScope(projectId: number): Promise<ScopeRef> {
