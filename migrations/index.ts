@@ -1,5 +1,6 @@
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261123134324_initial } from './Migration20261123134324_initial';
+import { Migration20261123142735_hashing_keys } from './Migration20261123142735_hashing_keys';
 
 /**
  * Every migration, in order. Listed explicitly so the same list serves the compiled
@@ -7,4 +8,5 @@ import { Migration20261123134324_initial } from './Migration20261123134324_initi
  */
 export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261123134324_initial', class: Migration20261123134324_initial },
+  { name: 'Migration20261123142735_hashing_keys', class: Migration20261123142735_hashing_keys },
 ];

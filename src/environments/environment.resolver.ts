@@ -1,3 +1,4 @@
+import { GraphQLJSONObject } from 'graphql-scalars';
 import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { GraphQLContext } from '../graphql/context';
 import { permissionOn } from '../permissions/requirement';
@@ -11,6 +12,8 @@ import {
   UpdateEnvironmentInput,
   UpdateServerSideKeyInput,
 } from './environment.inputs';
+import { buildEnvironmentDocument } from './document.builder';
+import type { EnvironmentDocument } from './document.types';
 import { Environment } from './environment.entity';
 import { ServerSideKey } from './server-side-key.entity';
 
@@ -91,6 +94,15 @@ export class EnvironmentResolver {
   ): Promise<Project | null> {
     const project = await em.findOneOrFail(Project, env.project.id);
     return (await permissions.can('VIEW_PROJECT', project)) ? project : null;
+  }
+
+  @FieldResolver(() => GraphQLJSONObject, {
+    description:
+      'The environment document the SDKs evaluate locally (as /api/v1/environment-document/ serves it).',
+  })
+  @Requires(permissionOn('VIEW_ENVIRONMENT', 'root'))
+  document(@Root() env: Environment, @Ctx() { em }: GraphQLContext): Promise<EnvironmentDocument> {
+    return buildEnvironmentDocument(em, env.id);
   }
 
   @FieldResolver(() => [ServerSideKey], {

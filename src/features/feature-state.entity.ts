@@ -79,6 +79,7 @@ export class FeatureState {
     | 'stringValue'
     | 'integerValue'
     | 'booleanValue'
+    | 'mvHashingSalt'
     | 'createdAt'
     | 'updatedAt';
 
@@ -118,6 +119,13 @@ export class FeatureState {
   @Property({ type: 'boolean', nullable: true })
   booleanValue?: boolean | null;
 
+  /**
+   * The seed for multivariate bucketing when it is not this row's id: kept from an imported
+   * Flagsmith document (its `django_id`) so identities keep their variants.
+   */
+  @Property({ type: 'string', length: 100, nullable: true })
+  mvHashingSalt?: string | null;
+
   @Property({ type: 'datetime', defaultRaw: 'now()' })
   createdAt: Date = new Date();
 
@@ -134,8 +142,13 @@ export class FeatureState {
   expression: 'percentage_allocation >= 0 and percentage_allocation <= 100',
 })
 export class MultivariateStateValue {
+  [OptionalProps]?: 'uuid';
+
   @PrimaryKey({ type: 'integer', autoincrement: true })
   id!: number;
+
+  @Property({ type: 'uuid', unique: true })
+  uuid: string = newUuid();
 
   @ManyToOne(() => FeatureState, { deleteRule: 'cascade', index: true })
   featureState!: Rel<FeatureState>;

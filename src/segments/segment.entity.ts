@@ -41,7 +41,7 @@ export const SEGMENT_CONDITION_VALUE_LIMIT = 1000;
 
 @Entity({ tableName: 'segments' })
 export class Segment {
-  [OptionalProps]?: 'uuid' | 'description' | 'feature' | 'createdAt' | 'updatedAt';
+  [OptionalProps]?: 'uuid' | 'description' | 'feature' | 'importedId' | 'createdAt' | 'updatedAt';
 
   @PrimaryKey({ type: 'integer', autoincrement: true })
   id!: number;
@@ -61,6 +61,14 @@ export class Segment {
 
   @Property({ type: 'text', nullable: true })
   description?: string | null;
+
+  /**
+   * The id this segment had in the Flagsmith instance it was imported from. Percentage
+   * splits hash the segment's id, so documents keep showing this one: identities stay in
+   * the same buckets after a migration.
+   */
+  @Property({ type: 'integer', nullable: true })
+  importedId?: number | null;
 
   @Property({ type: 'datetime', defaultRaw: 'now()' })
   createdAt: Date = new Date();
