@@ -6,7 +6,7 @@ import { AppError } from '../shared/errors';
 import { createLogger } from '../shared/logger';
 import { PasswordHasher } from '../users/password';
 import { checkPassword, normaliseEmail, UserService } from '../users/user.service';
-import { ask, readStdin } from './prompt';
+import { ask, closePrompts, InputClosedError, readStdin } from './prompt';
 
 /** Thrown for a wrong invocation: printed, exit code 2. */
 export class UsageError extends Error {}
@@ -109,7 +109,7 @@ export async function createSuperuser(config: Config, argv: string[]): Promise<v
     email = await ask('Email: ');
   }
   email = normaliseEmail(email, '--email');
-  const password = await obtainPassword(values);
+  const password = await obtainPassword(values).finally(closePrompts);
   checkPassword(password, '--password');
   const db = await openDatabase(config);
   try {
@@ -146,7 +146,7 @@ export async function changePassword(config: Config, argv: string[]): Promise<vo
     const em = db.orm.em.fork();
     const user = await users.findByEmail(em, email);
     if (!user) throw new UsageError(`No user has the email ${email}`);
-    const password = await obtainPassword(values);
+    const password = await obtainPassword(values).finally(closePrompts);
     await users.setPassword(em, user, password);
     console.log(`Password changed for ${user.email}.`);
   } finally {
@@ -156,7 +156,8 @@ export async function changePassword(config: Config, argv: string[]): Promise<vo
 
 /** Turns expected failures into a message and exit code 2. */
 export function describeFailure(err: unknown): { message: string; code: number } | null {
-  if (err instanceof UsageError) return { message: err.message, code: 2 };
+  if (err instanceof UsageError || err instanceof InputClosedError)
+    return { message: err.message, code: 2 };
   if (err instanceof AppError) return { message: err.message, code: 2 };
   if (err instanceof TypeError && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
     return { message: err.message, code: 2 };

@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, runCliInTerminal } from '../support/cli';
+import { createTestStorage, type TestStorage } from '../support/database';
+import { createTestApp } from '../support/test-app';
+
+/**
+ * `createsuperuser` and `changepassword`, as an operator runs them: with flags, with
+ * standard input, and answering prompts on a terminal. Each result is checked by signing in.
+ */
+describe('user commands', () => {
+  let storage: TestStorage;
+
+  beforeAll(async () => {
+    storage = await createTestStorage();
+  });
+  afterAll(() => storage?.cleanup());
+
+  async function canSignIn(email: string, password: string): Promise<boolean> {
+    const t = await createTestApp(storage);
+    try {
+      const res = await t.gql(
+        'mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p, mode: TOKEN }) { user { isSuperuser } } }',
+        { e: email, p: password },
+      );
+      return !res.errors;
+    } finally {
+      await t.close();
+    }
+  }
+
+  it('createsuperuser asks for email and password on a terminal, retrying a mismatch', async () => {
+    const run = await runCliInTerminal(
+      ['createsuperuser'],
+      [
+        ['Email: ', 'ops@example.com'],
+        ['Password: ', 'first attempt pw'],
+        ['Password (again): ', 'does not match!'],
+        ['Password: ', 'short'],
+        ['Password (again): ', 'short'],
+        ['Password: ', 'the final password'],
+        ['Password (again): ', 'the final password'],
+      ],
+      { env: storage.env },
+    );
+    expect(run.output).toContain('Passwords do not match.');
+    expect(run.output).toContain('at least');
+    expect(run.output).toContain('Superuser created: ops@example.com');
+    expect(run.output).not.toContain('the final password'); // never echoed
+    expect(run.code).toBe(0);
+    expect(await canSignIn('ops@example.com', 'the final password')).toBe(true);
+  });
+
+  it('changepassword sets a new password from standard input or a prompt', async () => {
+    const piped = await runCli(['changepassword', 'OPS@example.com', '--password-stdin'], {
+      env: storage.env,
+      stdin: 'a piped new password\n',
+    });
+    expect(piped.stderr).toBe('');
+    expect(piped.stdout).toContain('Password changed for ops@example.com.');
+    expect(await canSignIn('ops@example.com', 'a piped new password')).toBe(true);
+    expect(await canSignIn('ops@example.com', 'the final password')).toBe(false);
+
+    const prompted = await runCliInTerminal(
+      ['changepassword', 'ops@example.com'],
+      [
+        ['Password: ', 'typed on a terminal'],
+        ['Password (again): ', 'typed on a terminal'],
+      ],
+      { env: storage.env },
+    );
+    expect(prompted.code).toBe(0);
+    expect(await canSignIn('ops@example.com', 'typed on a terminal')).toBe(true);
+  });
+
+  it('fails clearly, with exit code 2, on bad use', async () => {
+    const unknown = await runCli(['changepassword', 'nobody@example.com', '--password-stdin'], {
+      env: storage.env,
+      stdin: 'whatever password',
+    });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('No user has the email nobody@example.com');
+
+    const noInput = await runCli(['createsuperuser', '--no-input'], { env: storage.env });
+    expect(noInput.code).toBe(2);
+    expect(noInput.stderr).toContain('--email is required');
+
+    const tooShort = await runCli(
+      ['createsuperuser', '--email', 'x@example.com', '--password-stdin'],
+      { env: storage.env, stdin: 'short' },
+    );
+    expect(tooShort.code).toBe(2);
+    expect(tooShort.stderr).toContain('--password');
+
+    const duplicate = await runCli(
+      ['createsuperuser', '--email', 'OPS@EXAMPLE.COM', '--password-stdin', '--no-input'],
+      { env: storage.env, stdin: 'another long password' },
+    );
+    expect(duplicate.code).toBe(2);
+    expect(duplicate.stderr).toContain('already exists');
+
+    // Without a terminal there is nobody to ask.
+    const noTerminal = await runCli(['changepassword', 'ops@example.com'], { env: storage.env });
+    expect(noTerminal.code).toBe(2);
+    expect(noTerminal.stderr).toContain('--password-stdin');
+  });
+});
