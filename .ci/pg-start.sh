@@ -16,7 +16,7 @@ data="$base/pgdata"
 mkdir -p "$data"
 chown -R postgres:postgres "$base"
 as_pg() { runuser -u postgres -- "$@"; }
-as_pg "$bin/initdb" -D "$data" -U postgres --auth=trust >&2
+as_pg "$bin/initdb" -D "$data" -U postgres --auth=trust --encoding=UTF8 --locale=C >&2
 as_pg "$bin/pg_ctl" -D "$data" -l "$base/postgres.log" -w start \
   -o "-c listen_addresses=127.0.0.1 -p $port -k $data -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" >&2
 echo "postgres://postgres@127.0.0.1:$port/postgres"
