@@ -7,6 +7,8 @@ import { FeatureService } from './features/feature.service';
 import { OrganisationService } from './organisations/organisation.service';
 import { ProjectService } from './projects/project.service';
 import { TagService } from './projects/tag.service';
+import { SegmentOverrideService } from './segments/segment-override.service';
+import { SegmentService } from './segments/segment.service';
 import type { Logger } from './shared/logger';
 import { createPassport, type PassportInstance } from './users/passport';
 import { PasswordHasher } from './users/password';
@@ -28,12 +30,15 @@ export interface Services {
   readonly features: FeatureService;
   readonly featureStates: FeatureStateService;
   readonly tags: TagService;
+  readonly segments: SegmentService;
+  readonly segmentOverrides: SegmentOverrideService;
 }
 
 export function createServices(config: Config, orm: MikroORM, logger: Logger): Services {
   const passwords = new PasswordHasher(config.argon2);
   const users = new UserService(passwords);
   const audit = new AuditService();
+  const featureStates = new FeatureStateService(audit);
   return {
     config,
     logger,
@@ -46,7 +51,9 @@ export function createServices(config: Config, orm: MikroORM, logger: Logger): S
     projects: new ProjectService(audit),
     environments: new EnvironmentService(audit),
     features: new FeatureService(audit),
-    featureStates: new FeatureStateService(audit),
+    featureStates,
     tags: new TagService(audit),
+    segments: new SegmentService(audit),
+    segmentOverrides: new SegmentOverrideService(audit, featureStates),
   };
 }

@@ -11,6 +11,7 @@ import { authChecker } from '../permissions/auth-checker';
 import { requirementMiddleware } from '../permissions/requirement.middleware';
 import { ProjectResolver } from '../projects/project.resolver';
 import { TagResolver } from '../projects/tag.resolver';
+import { SegmentOverrideResolver, SegmentResolver } from '../segments/segment.resolver';
 import { validateArgs } from './validate-args';
 import { AuthResolver } from '../users/auth.resolver';
 import { UserResolver } from '../users/user.resolver';
@@ -26,6 +27,8 @@ export const RESOLVERS = [
   MultivariateOptionResolver,
   FeatureStateResolver,
   TagResolver,
+  SegmentResolver,
+  SegmentOverrideResolver,
 ] as const;
 
 export function buildFlagwardSchema(): Promise<GraphQLSchema> {

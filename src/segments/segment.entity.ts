@@ -8,7 +8,10 @@ import {
   Property,
   type Rel,
 } from '@mikro-orm/core';
+import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 import { Feature } from '../features/feature.entity';
+import { Authenticated, permissionOn } from '../permissions/requirement';
+import { TypeRequires } from '../permissions/requires.decorator';
 import { Project } from '../projects/project.entity';
 import { newUuid } from '../shared/ids';
 
@@ -36,16 +39,26 @@ export enum ConditionOperator {
   IN = 'IN',
 }
 
+registerEnumType(RuleType, {
+  name: 'RuleType',
+  description: 'How a rule combines its conditions and sub-rules: all, any or none true.',
+});
+registerEnumType(ConditionOperator, { name: 'ConditionOperator' });
+
 /** Longest condition value Flagsmith accepts (SEGMENT_CONDITION_VALUE_LIMIT). */
 export const SEGMENT_CONDITION_VALUE_LIMIT = 1000;
 
+@ObjectType({ description: 'A set of identities defined by rules over their traits.' })
+@TypeRequires(permissionOn('VIEW_PROJECT', 'root'))
 @Entity({ tableName: 'segments' })
 export class Segment {
   [OptionalProps]?: 'uuid' | 'description' | 'feature' | 'importedId' | 'createdAt' | 'updatedAt';
 
+  @Field(() => ID)
   @PrimaryKey({ type: 'integer', autoincrement: true })
   id!: number;
 
+  @Field()
   @Property({ type: 'uuid', unique: true })
   uuid: string = newUuid();
 
@@ -56,9 +69,11 @@ export class Segment {
   @ManyToOne(() => Feature, { nullable: true, deleteRule: 'cascade', index: true })
   feature?: Rel<Feature> | null;
 
+  @Field()
   @Property({ type: 'string', length: 2000 })
   name!: string;
 
+  @Field(() => String, { nullable: true })
   @Property({ type: 'text', nullable: true })
   description?: string | null;
 
@@ -70,9 +85,11 @@ export class Segment {
   @Property({ type: 'integer', nullable: true })
   importedId?: number | null;
 
+  @Field()
   @Property({ type: 'datetime', defaultRaw: 'now()' })
   createdAt: Date = new Date();
 
+  @Field()
   @Property({ type: 'datetime', defaultRaw: 'now()', onUpdate: () => new Date() })
   updatedAt: Date = new Date();
 }
@@ -103,6 +120,9 @@ export class SegmentRule {
   position: number = 0;
 }
 
+/** Read through its segment, which is checked first. */
+@ObjectType('Condition', { description: 'A test of one trait (or context value) of an identity.' })
+@TypeRequires(Authenticated)
 @Entity({ tableName: 'segment_conditions' })
 export class SegmentCondition {
   [OptionalProps]?: 'property' | 'value' | 'description' | 'position';
@@ -113,18 +133,42 @@ export class SegmentCondition {
   @ManyToOne(() => SegmentRule, { deleteRule: 'cascade', index: true })
   rule!: Rel<SegmentRule>;
 
+  @Field(() => ConditionOperator)
   @Enum({ items: () => ConditionOperator, nativeEnumName: 'condition_operator' })
   operator!: ConditionOperator;
 
+  @Field(() => String, {
+    nullable: true,
+    description: 'A trait name or a `$.` JSONPath; empty for a percentage split of identities.',
+  })
   @Property({ type: 'string', length: 1000, nullable: true })
   property?: string | null;
 
+  @Field(() => String, { nullable: true })
   @Property({ type: 'string', length: SEGMENT_CONDITION_VALUE_LIMIT, nullable: true })
   value?: string | null;
 
+  @Field(() => String, { nullable: true })
   @Property({ type: 'text', nullable: true })
   description?: string | null;
 
   @Property({ type: 'integer', default: 0 })
   position: number = 0;
+}
+
+/** A rule as the API shows it: its conditions and sub-rules, in order. */
+@ObjectType('SegmentRule', {
+  description:
+    'Matches when its conditions, and its sub-rules, satisfy its type (top-level rules are all required).',
+})
+@TypeRequires(Authenticated)
+export class SegmentRuleNode {
+  @Field(() => RuleType)
+  type!: RuleType;
+
+  @Field(() => [SegmentCondition])
+  conditions!: SegmentCondition[];
+
+  @Field(() => [SegmentRuleNode])
+  rules!: SegmentRuleNode[];
 }
