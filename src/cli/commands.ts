@@ -7,9 +7,7 @@ import { createLogger } from '../shared/logger';
 import { PasswordHasher } from '../users/password';
 import { checkPassword, normaliseEmail, UserService } from '../users/user.service';
 import { ask, closePrompts, InputClosedError, readStdin } from './prompt';
-
-/** Thrown for a wrong invocation: printed, exit code 2. */
-export class UsageError extends Error {}
+import { UsageError } from './usage-error';
 
 export const USAGE = `Usage: flagward <command> [options]
 
@@ -24,6 +22,9 @@ Commands:
       --no-input              never prompt; fail if something is missing
   changepassword EMAIL        set a user's password
       --password-stdin | --password PASSWORD | (prompted)
+  eval FILE                   evaluate the evaluation context in FILE (JSON or JSONC, or a
+                              test case's "context"; - for standard input) and print the
+                              result as JSON; needs no configuration or database
   help                        show this text
 
 Configuration comes from environment variables (see README).`;

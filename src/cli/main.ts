@@ -8,6 +8,7 @@ import {
   serve,
   USAGE,
 } from './commands';
+import { evalCommand } from './eval';
 
 /** `flagward <command>`: the one place that reads process.env and hands it to loadConfig. */
 async function main(argv: string[]): Promise<void> {
@@ -21,6 +22,7 @@ async function main(argv: string[]): Promise<void> {
     migrate: () => runMigrations(config()),
     createsuperuser: () => createSuperuser(config(), rest),
     changepassword: () => changePassword(config(), rest),
+    eval: () => evalCommand(rest),
   };
   const run = commands[command];
   if (!run) {
