@@ -2,6 +2,7 @@ import type { MikroORM } from '@mikro-orm/core';
 import { AuditService } from './audit/audit.service';
 import type { Config } from './config/config';
 import { EnvironmentService } from './environments/environment.service';
+import { ImportService } from './environments/import/import.service';
 import { FeatureStateService } from './features/feature-state.service';
 import { FeatureService } from './features/feature.service';
 import { OrganisationService } from './organisations/organisation.service';
@@ -32,6 +33,7 @@ export interface Services {
   readonly tags: TagService;
   readonly segments: SegmentService;
   readonly segmentOverrides: SegmentOverrideService;
+  readonly imports: ImportService;
 }
 
 export function createServices(config: Config, orm: MikroORM, logger: Logger): Services {
@@ -39,6 +41,7 @@ export function createServices(config: Config, orm: MikroORM, logger: Logger): S
   const users = new UserService(passwords);
   const audit = new AuditService();
   const featureStates = new FeatureStateService(audit);
+  const segments = new SegmentService(audit);
   return {
     config,
     logger,
@@ -53,7 +56,8 @@ export function createServices(config: Config, orm: MikroORM, logger: Logger): S
     features: new FeatureService(audit),
     featureStates,
     tags: new TagService(audit),
-    segments: new SegmentService(audit),
+    segments,
     segmentOverrides: new SegmentOverrideService(audit, featureStates),
+    imports: new ImportService(audit, segments),
   };
 }

@@ -1,4 +1,5 @@
 import {
+  BigIntType,
   Entity,
   Enum,
   Index,
@@ -50,7 +51,7 @@ export class AuditLog {
     | 'before'
     | 'after';
 
-  @PrimaryKey({ type: 'bigint', autoincrement: true })
+  @PrimaryKey({ type: new BigIntType('string'), autoincrement: true })
   id!: string;
 
   @Property({ type: 'datetime', defaultRaw: 'now()' })

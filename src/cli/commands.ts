@@ -25,6 +25,9 @@ Commands:
   eval FILE                   evaluate the evaluation context in FILE (JSON or JSONC, or a
                               test case's "context"; - for standard input) and print the
                               result as JSON; needs no configuration or database
+  import-environment FILE     import a Flagsmith environment document (keeps its client key)
+      --organisation NAME     organisation to import into (made when missing)
+      --project NAME          project to import into (default: the document's)
   help                        show this text
 
 Configuration comes from environment variables (see README).`;

@@ -9,6 +9,7 @@ import {
   USAGE,
 } from './commands';
 import { evalCommand } from './eval';
+import { importEnvironment } from './import';
 
 /** `flagward <command>`: the one place that reads process.env and hands it to loadConfig. */
 async function main(argv: string[]): Promise<void> {
@@ -23,6 +24,7 @@ async function main(argv: string[]): Promise<void> {
     createsuperuser: () => createSuperuser(config(), rest),
     changepassword: () => changePassword(config(), rest),
     eval: () => evalCommand(rest),
+    'import-environment': () => importEnvironment(config(), rest),
   };
   const run = commands[command];
   if (!run) {

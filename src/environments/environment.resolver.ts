@@ -5,6 +5,8 @@ import { permissionOn } from '../permissions/requirement';
 import { DenyByDefault, Requires } from '../permissions/requires.decorator';
 import { Project } from '../projects/project.entity';
 import { parseId } from '../shared/id-arg';
+import { Organisation } from '../organisations/organisation.entity';
+import { ValidationError } from '../shared/errors';
 import {
   CreateEnvironmentInput,
   CreatedServerSideKey,
@@ -13,6 +15,8 @@ import {
   UpdateServerSideKeyInput,
 } from './environment.inputs';
 import { buildEnvironmentDocument } from './document.builder';
+import { DocumentProblem, parseImportedDocument } from './import/document.schema';
+import { ImportEnvironmentInput, ImportEnvironmentPayload } from './import/import.graphql';
 import type { EnvironmentDocument } from './document.types';
 import { Environment } from './environment.entity';
 import { ServerSideKey } from './server-side-key.entity';
@@ -94,6 +98,45 @@ export class EnvironmentResolver {
   ): Promise<Project | null> {
     const project = await em.findOneOrFail(Project, env.project.id);
     return (await permissions.can('VIEW_PROJECT', project)) ? project : null;
+  }
+
+  @Mutation(() => ImportEnvironmentPayload, {
+    description:
+      'Imports a Flagsmith environment document, keeping its client key; repeating it changes nothing.',
+  })
+  @Requires(
+    permissionOn('ORGANISATION_ADMIN', { arg: 'input.organisationId', type: 'organisation' }),
+  )
+  async importEnvironment(
+    @Arg('input') input: ImportEnvironmentInput,
+    @Ctx() { em, permissions, services }: GraphQLContext,
+  ): Promise<ImportEnvironmentPayload> {
+    let document;
+    try {
+      document = parseImportedDocument(input.document);
+    } catch (err) {
+      if (!(err instanceof DocumentProblem)) throw err;
+      const first = err.problems[0]!;
+      throw new ValidationError(
+        ['input.document', first.path].filter(Boolean).join('.'),
+        err.problems.map((p) => `${p.path}: ${p.message}`).join('; '),
+      );
+    }
+    const organisation = await em.findOneOrFail(
+      Organisation,
+      parseId(input.organisationId, 'input.organisationId'),
+    );
+    const result = await services.imports.importEnvironment(em, permissions, document, {
+      organisation,
+      projectName: input.projectName ?? undefined,
+    });
+    return {
+      project: result.project,
+      environment: result.environment,
+      changed: result.changed,
+      environmentCreated: result.environmentCreated,
+      serverSideKey: result.serverSideKey,
+    };
   }
 
   @FieldResolver(() => GraphQLJSONObject, {

@@ -1,4 +1,5 @@
 import {
+  BigIntType,
   Check,
   Entity,
   Enum,
@@ -113,7 +114,7 @@ export class FeatureState {
   @Property({ type: 'text', nullable: true })
   stringValue?: string | null;
 
-  @Property({ type: 'bigint', nullable: true })
+  @Property({ type: new BigIntType('string'), nullable: true })
   integerValue?: string | null;
 
   @Property({ type: 'boolean', nullable: true })

@@ -1,4 +1,5 @@
 import {
+  BigIntType,
   Check,
   Entity,
   Enum,
@@ -44,7 +45,7 @@ export class MultivariateOption {
   @Property({ type: 'text', nullable: true })
   stringValue?: string | null;
 
-  @Property({ type: 'bigint', nullable: true })
+  @Property({ type: new BigIntType('string'), nullable: true })
   integerValue?: string | null;
 
   @Property({ type: 'boolean', nullable: true })

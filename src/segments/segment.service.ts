@@ -212,7 +212,7 @@ export class SegmentService {
    * Inserts a validated rule tree, one nesting level per flush: a rule's row needs its
    * parent's id (each rule has exactly one parent, enforced by a check constraint).
    */
-  private async writeRules(
+  async writeRules(
     tx: EntityManager,
     segment: Segment,
     rules: readonly RuleShape[],
