@@ -5,6 +5,7 @@ import { EnvironmentService } from './environments/environment.service';
 import { ImportService } from './environments/import/import.service';
 import { FeatureStateService } from './features/feature-state.service';
 import { FeatureService } from './features/feature.service';
+import { IdentityService } from './identities/identity.service';
 import { OrganisationService } from './organisations/organisation.service';
 import { ProjectService } from './projects/project.service';
 import { TagService } from './projects/tag.service';
@@ -34,6 +35,7 @@ export interface Services {
   readonly segments: SegmentService;
   readonly segmentOverrides: SegmentOverrideService;
   readonly imports: ImportService;
+  readonly identities: IdentityService;
 }
 
 export function createServices(config: Config, orm: MikroORM, logger: Logger): Services {
@@ -59,5 +61,6 @@ export function createServices(config: Config, orm: MikroORM, logger: Logger): S
     segments,
     segmentOverrides: new SegmentOverrideService(audit, featureStates),
     imports: new ImportService(audit, segments),
+    identities: new IdentityService(audit, featureStates),
   };
 }

@@ -6,6 +6,7 @@ import {
   FeatureStateResolver,
   MultivariateOptionResolver,
 } from '../features/feature.resolver';
+import { IdentityResolver, TraitResolver } from '../identities/identity.resolver';
 import { MembershipResolver, OrganisationResolver } from '../organisations/organisation.resolver';
 import { authChecker } from '../permissions/auth-checker';
 import { requirementMiddleware } from '../permissions/requirement.middleware';
@@ -29,6 +30,8 @@ export const RESOLVERS = [
   TagResolver,
   SegmentResolver,
   SegmentOverrideResolver,
+  IdentityResolver,
+  TraitResolver,
 ] as const;
 
 export function buildFlagwardSchema(): Promise<GraphQLSchema> {

@@ -1,4 +1,5 @@
 import {
+  BigIntType,
   Check,
   Entity,
   Enum,
@@ -9,26 +10,35 @@ import {
   type Rel,
   Unique,
 } from '@mikro-orm/core';
+import { Field, ID, ObjectType } from 'type-graphql';
 import { Environment } from '../environments/environment.entity';
+import { Authenticated, permissionOn } from '../permissions/requirement';
+import { TypeRequires } from '../permissions/requires.decorator';
 import { newUuid } from '../shared/ids';
 
+@ObjectType({ description: 'A user of an environment, as SDKs identify it, with its traits.' })
+@TypeRequires(permissionOn('VIEW_IDENTITIES', 'root'))
 @Entity({ tableName: 'identities' })
 @Unique({ properties: ['environment', 'identifier'] })
 export class Identity {
   [OptionalProps]?: 'uuid' | 'createdAt';
 
+  @Field(() => ID)
   @PrimaryKey({ type: 'integer', autoincrement: true })
   id!: number;
 
+  @Field()
   @Property({ type: 'uuid', unique: true })
   uuid: string = newUuid();
 
   @ManyToOne(() => Environment, { deleteRule: 'cascade' })
   environment!: Rel<Environment>;
 
+  @Field({ description: 'Unique per environment; case-sensitive.' })
   @Property({ type: 'string', length: 2000 })
   identifier!: string;
 
+  @Field()
   @Property({ type: 'datetime', defaultRaw: 'now()' })
   createdAt: Date = new Date();
 }
@@ -40,7 +50,12 @@ export enum TraitValueType {
   float = 'float',
 }
 
-/** A typed trait; never null in storage (setting null deletes it). */
+/**
+ * A typed trait; never null in storage (setting null deletes it). Reached only through its
+ * Identity, whose type requirement (VIEW_IDENTITIES) has already been checked.
+ */
+@ObjectType({ description: "One of an identity's traits." })
+@TypeRequires(Authenticated)
 @Entity({ tableName: 'traits' })
 @Unique({ properties: ['identity', 'key'] })
 @Check({
@@ -50,12 +65,14 @@ export enum TraitValueType {
 export class Trait {
   [OptionalProps]?: 'stringValue' | 'integerValue' | 'booleanValue' | 'floatValue' | 'createdAt';
 
+  @Field(() => ID)
   @PrimaryKey({ type: 'integer', autoincrement: true })
   id!: number;
 
   @ManyToOne(() => Identity, { deleteRule: 'cascade' })
   identity!: Rel<Identity>;
 
+  @Field({ description: 'Unique per identity; case-sensitive.' })
   @Property({ type: 'string', length: 200 })
   key!: string;
 
@@ -65,7 +82,7 @@ export class Trait {
   @Property({ type: 'string', length: 2000, nullable: true })
   stringValue?: string | null;
 
-  @Property({ type: 'bigint', nullable: true })
+  @Property({ type: new BigIntType('string'), nullable: true })
   integerValue?: string | null;
 
   @Property({ type: 'boolean', nullable: true })
@@ -74,6 +91,7 @@ export class Trait {
   @Property({ type: 'double', nullable: true })
   floatValue?: number | null;
 
+  @Field()
   @Property({ type: 'datetime', defaultRaw: 'now()' })
   createdAt: Date = new Date();
 }
