@@ -455,6 +455,45 @@ describe('features, tags, multivariate options and environment defaults', () => 
     expect(await rows()).toEqual(before);
   });
 
+  it("bumps the environments' updatedAt on every change SDKs would see", async () => {
+    const changes: [string, Record<string, unknown>][] = [];
+    const made = ok(
+      await t.gql<{ createFeature: { id: string } }>(
+        CREATE,
+        { i: { projectId: ws.projectId, name: 'bump_me' } },
+        { token: admin },
+      ),
+    ).createFeature.id;
+    const [state] = ok(
+      await t.gql<{ featureStates: StateRow[] }>(
+        STATES,
+        { e: ws.environments.Production, f: [made] },
+        { token: admin },
+      ),
+    ).featureStates;
+    changes.push(
+      [
+        'mutation($id: ID!) { updateFeature(id: $id, input: { isServerKeyOnly: true }) { id } }',
+        { id: made },
+      ],
+      [
+        'mutation($id: ID!) { updateFeatureState(id: $id, input: { enabled: true, value: 3 }) { id } }',
+        { id: state!.id },
+      ],
+      [
+        'mutation($id: ID!) { createMultivariateOption(featureId: $id, input: { key: "b", value: "b", defaultPercentageAllocation: 10 }) { id } }',
+        { id: made },
+      ],
+      ['mutation($id: ID!) { deleteFeature(id: $id) }', { id: made }],
+    );
+    for (const [mutation, vars] of changes) {
+      const before = await updatedAt(ws.environments.Production!);
+      await new Promise((r) => setTimeout(r, 5));
+      ok(await t.gql(mutation, vars, { token: admin }));
+      expect(await updatedAt(ws.environments.Production!), mutation).toBeGreaterThan(before);
+    }
+  });
+
   it('rejects bad values with the field named', async () => {
     for (const [input, field] of [
       [{ projectId: ws.projectId, name: '  ' }, 'input.name'],
