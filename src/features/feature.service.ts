@@ -48,7 +48,7 @@ export class FeatureService {
     const term = args.search?.trim();
     if (term) where.push({ name: { $ilike: `%${escapeLike(term)}%` } });
     for (const [i, raw] of (args.tagIds ?? []).entries()) {
-      where.push({ tags: parseId(raw, `tagIds.${i}`) });
+      where.push({ tags: { $some: { id: parseId(raw, `tagIds.${i}`) } } });
     }
     return em.find(
       Feature,

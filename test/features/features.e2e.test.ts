@@ -321,6 +321,35 @@ describe('features, tags, multivariate options and environment defaults', () => 
       ),
     );
     expect(await list(`, tagIds: ["${tag}"]`)).toEqual(['banner']);
+    // Several tags: features carrying all of them.
+    const tag2 = ok(
+      await t.gql<{ createTag: { id: string } }>(
+        'mutation($p: ID!) { createTag(input: { projectId: $p, label: "web" }) { id } }',
+        { p: ws.projectId },
+        { token: admin },
+      ),
+    ).createTag.id;
+    const [dark] = ok(
+      await t.gql<{ features: { id: string }[] }>(
+        'query($p: ID!) { features(projectId: $p, search: "dark") { id } }',
+        { p: ws.projectId },
+        { token: admin },
+      ),
+    ).features;
+    for (const [id, tags] of [
+      [banner!.id, [tag, tag2]],
+      [dark!.id, [tag2]],
+    ] as const) {
+      ok(
+        await t.gql(
+          'mutation($id: ID!, $t: [ID!]) { updateFeature(id: $id, input: { tagIds: $t }) { id } }',
+          { id, t: tags },
+          { token: admin },
+        ),
+      );
+    }
+    expect(await list(`, tagIds: ["${tag}", "${tag2}"]`)).toEqual(['banner']);
+    expect((await list(`, tagIds: ["${tag2}"]`)).sort()).toEqual(['banner', 'dark_mode']);
 
     ok(
       await t.gql(
