@@ -125,7 +125,7 @@ export async function buildEnvironmentDocument(
       },
       hide_disabled_flags: project.hideDisabledFlags,
       segments: segments.map((s): DocumentSegment => ({
-        id: s.segment.id,
+        id: s.segment.importedId ?? s.segment.id,
         name: s.segment.name,
         rules: s.rules,
         feature_states: (bySegment.get(s.segment.id) ?? []).map(toState),
