@@ -96,3 +96,16 @@ export function valueOf(v: {
       return v.stringValue ?? null;
   }
 }
+
+/** A multivariate option's value columns (options name their type column `type`). */
+export interface OptionColumns {
+  readonly type: ValueType;
+  readonly stringValue: string | null;
+  readonly integerValue: string | null;
+  readonly booleanValue: boolean | null;
+}
+
+export function optionColumns(value: FlagValue): OptionColumns {
+  const { valueType, ...rest } = typedValue(value);
+  return { type: valueType, ...rest };
+}

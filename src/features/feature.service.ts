@@ -13,7 +13,7 @@ import { parseId } from '../shared/id-arg';
 import { escapeLike } from '../users/user.service';
 import { User } from '../users/user.entity';
 import { FeatureState, MultivariateStateValue } from './feature-state.entity';
-import { typedValue, typeInitialValue } from './feature-value';
+import { optionColumns, typeInitialValue } from './feature-value';
 import { Feature, FeatureType } from './feature.entity';
 import type {
   CreateFeatureInput,
@@ -204,7 +204,7 @@ export class FeatureService {
         await this.assertKeyFree(tx, feature, input.key, 'input.key');
         option.key = input.key;
       }
-      if (input.value !== undefined) Object.assign(option, optionValue(input.value));
+      if (input.value !== undefined) Object.assign(option, optionColumns(input.value));
       if (input.defaultPercentageAllocation != null) {
         const others = await tx.find(MultivariateOption, { feature, id: { $ne: option.id } });
         this.assertDefaultShares(
@@ -258,7 +258,7 @@ export class FeatureService {
       feature,
       key,
       defaultPercentageAllocation: String(input.defaultPercentageAllocation),
-      ...optionValue(input.value),
+      ...optionColumns(input.value),
     });
     feature.type = FeatureType.MULTIVARIATE;
     const defaults = await tx.find(FeatureState, { feature, identity: null, featureSegment: null });
@@ -372,16 +372,6 @@ export class FeatureService {
       after: pick(feature, AUDITED),
     });
   }
-}
-
-function optionValue(value: MultivariateOptionInput['value']) {
-  const v = typedValue(value);
-  return {
-    type: v.valueType,
-    stringValue: v.stringValue,
-    integerValue: v.integerValue,
-    booleanValue: v.booleanValue,
-  };
 }
 
 function assertAllFound(

@@ -3,9 +3,9 @@ import { Environment } from '../../src/environments/environment.entity';
 import { FeatureState, MultivariateStateValue } from '../../src/features/feature-state.entity';
 import { Feature } from '../../src/features/feature.entity';
 import { MultivariateOption } from '../../src/features/multivariate-option.entity';
-import { GrantScope, PermissionGrant } from '../../src/permissions/permission-grant.entity';
-import { codeOf, createWorkspace, ok, type Workspace } from '../support/fixtures';
-import { createTestApp, OrganisationRole, type TestApp } from '../support/test-app';
+import { GrantScope } from '../../src/permissions/permission-grant.entity';
+import { codeOf, createWorkspace, memberWithGrants, ok, type Workspace } from '../support/fixtures';
+import { createTestApp, type TestApp } from '../support/test-app';
 
 interface StateRow {
   id: string;
@@ -45,27 +45,21 @@ describe('features, tags, multivariate options and environment defaults', () => 
     return env.updatedAt.getTime();
   }
 
-  async function member(
-    email: string,
-    grant?: { scope: GrantScope; keys: string[] },
-  ): Promise<string> {
-    const { user, token } = await t.createUser(email);
-    await t.addMember(user, ws.organisationId, OrganisationRole.USER);
-    if (grant) {
-      const e = em();
-      e.create(PermissionGrant, {
-        scope: grant.scope,
-        organisation: Number(ws.organisationId),
-        project: Number(ws.projectId),
-        environment:
-          grant.scope === GrantScope.ENVIRONMENT ? Number(ws.environments.Production) : null,
-        user: user.id,
-        keys: grant.keys as PermissionGrant['keys'],
-      });
-      await e.flush();
-    }
-    return token;
-  }
+  const member = (email: string, grant?: { scope: GrantScope; keys: string[] }) =>
+    memberWithGrants(
+      t,
+      ws,
+      email,
+      grant
+        ? [
+            {
+              keys: grant.keys,
+              environment:
+                grant.scope === GrantScope.ENVIRONMENT ? ws.environments.Production : undefined,
+            },
+          ]
+        : [],
+    );
 
   beforeAll(async () => {
     t = await createTestApp();

@@ -2,10 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog, AuditObjectType } from '../../src/audit/audit-log.entity';
 import { FeatureState, MultivariateStateValue } from '../../src/features/feature-state.entity';
 import { Identity, Trait, TraitValueType } from '../../src/identities/identity.entity';
-import { GrantScope, PermissionGrant } from '../../src/permissions/permission-grant.entity';
 import type { GrantableKey } from '../../src/permissions/keys';
-import { codeOf, createWorkspace, ok, type Workspace } from '../support/fixtures';
-import { createTestApp, type GqlResult, OrganisationRole, type TestApp } from '../support/test-app';
+import { codeOf, createWorkspace, memberWithGrants, ok, type Workspace } from '../support/fixtures';
+import { createTestApp, type GqlResult, type TestApp } from '../support/test-app';
 
 interface TraitRow {
   key: string;
@@ -121,21 +120,8 @@ describe('identities, traits and identity overrides', () => {
     );
   const fieldOf = (res: Pick<GqlResult, 'errors'>) => res.errors?.[0]?.extensions?.field;
 
-  async function member(email: string, keys: GrantableKey[], envId = prod): Promise<string> {
-    const { user, token } = await t.createUser(email);
-    await t.addMember(user, ws.organisationId, OrganisationRole.USER);
-    const e = em();
-    e.create(PermissionGrant, {
-      scope: GrantScope.ENVIRONMENT,
-      organisation: Number(ws.organisationId),
-      project: Number(ws.projectId),
-      environment: Number(envId),
-      user: user.id,
-      keys,
-    });
-    await e.flush();
-    return token;
-  }
+  const member = (email: string, keys: GrantableKey[], envId = prod) =>
+    memberWithGrants(t, ws, email, [{ keys, environment: envId }]);
 
   beforeAll(async () => {
     t = await createTestApp();

@@ -5,11 +5,11 @@ import {
   FeatureState,
   MultivariateStateValue,
 } from '../../src/features/feature-state.entity';
-import { GrantScope, PermissionGrant } from '../../src/permissions/permission-grant.entity';
+import { GrantScope } from '../../src/permissions/permission-grant.entity';
 import { Project } from '../../src/projects/project.entity';
 import { Segment } from '../../src/segments/segment.entity';
-import { codeOf, createWorkspace, ok, type Workspace } from '../support/fixtures';
-import { createTestApp, type GqlResult, OrganisationRole, type TestApp } from '../support/test-app';
+import { codeOf, createWorkspace, memberWithGrants, ok, type Workspace } from '../support/fixtures';
+import { createTestApp, type GqlResult, type TestApp } from '../support/test-app';
 
 interface OverrideRow {
   id: string;
@@ -95,26 +95,19 @@ describe('segment overrides', () => {
       { token },
     );
 
-  async function member(
+  const member = (
     email: string,
     grants: { scope: GrantScope; keys: string[]; environment?: string }[],
-  ): Promise<string> {
-    const { user, token } = await t.createUser(email);
-    await t.addMember(user, ws.organisationId, OrganisationRole.USER);
-    const e = em();
-    for (const g of grants) {
-      e.create(PermissionGrant, {
-        scope: g.scope,
-        organisation: Number(ws.organisationId),
-        project: Number(ws.projectId),
-        environment: g.environment ? Number(g.environment) : null,
-        user: user.id,
-        keys: g.keys as PermissionGrant['keys'],
-      });
-    }
-    await e.flush();
-    return token;
-  }
+  ) =>
+    memberWithGrants(
+      t,
+      ws,
+      email,
+      grants.map((g) => ({
+        keys: g.keys,
+        environment: g.scope === GrantScope.ENVIRONMENT ? g.environment : undefined,
+      })),
+    );
 
   beforeAll(async () => {
     t = await createTestApp();

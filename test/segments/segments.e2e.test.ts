@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AuditLog } from '../../src/audit/audit-log.entity';
-import { GrantScope, PermissionGrant } from '../../src/permissions/permission-grant.entity';
 import { Project } from '../../src/projects/project.entity';
 import { Segment, SegmentCondition, SegmentRule } from '../../src/segments/segment.entity';
-import { codeOf, createWorkspace, ok, type Workspace } from '../support/fixtures';
-import { createTestApp, OrganisationRole, type TestApp } from '../support/test-app';
+import { codeOf, createWorkspace, memberWithGrants, ok, type Workspace } from '../support/fixtures';
+import { createTestApp, type TestApp } from '../support/test-app';
 
 interface Cond {
   operator: string;
@@ -89,20 +88,7 @@ describe('segments', () => {
     return after;
   }
 
-  async function member(email: string, keys: string[]): Promise<string> {
-    const { user, token } = await t.createUser(email);
-    await t.addMember(user, ws.organisationId, OrganisationRole.USER);
-    const e = em();
-    e.create(PermissionGrant, {
-      scope: GrantScope.PROJECT,
-      organisation: Number(ws.organisationId),
-      project: Number(ws.projectId),
-      user: user.id,
-      keys: keys as PermissionGrant['keys'],
-    });
-    await e.flush();
-    return token;
-  }
+  const member = (email: string, keys: string[]) => memberWithGrants(t, ws, email, [{ keys }]);
 
   const create = (input: Record<string, unknown>, token = admin) =>
     t.gql<{ createSegment: SegmentRow }>(

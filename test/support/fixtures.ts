@@ -1,4 +1,5 @@
-import type { GqlResult, TestApp } from './test-app';
+import { GrantScope, PermissionGrant } from '../../src/permissions/permission-grant.entity';
+import { type GqlResult, OrganisationRole, type TestApp } from './test-app';
 
 export interface Workspace {
   readonly organisationId: string;
@@ -54,4 +55,37 @@ export async function createWorkspace(
     apiKeys[name] = env.apiKey;
   }
   return { organisationId: org, projectId: project, environments, apiKeys };
+}
+
+/** A grant for `memberWithGrants`: on the workspace's project, or on one of its environments. */
+export interface TestGrant {
+  readonly keys: readonly string[];
+  /** An environment id: an environment grant; omitted: a project grant. */
+  readonly environment?: string;
+  readonly admin?: boolean;
+}
+
+/** A new USER member of the workspace's organisation holding `grants`; returns their token. */
+export async function memberWithGrants(
+  t: TestApp,
+  ws: Workspace,
+  email: string,
+  grants: readonly TestGrant[] = [],
+): Promise<string> {
+  const { user, token } = await t.createUser(email);
+  await t.addMember(user, ws.organisationId, OrganisationRole.USER);
+  const em = t.app.db.orm.em.fork();
+  for (const g of grants) {
+    em.create(PermissionGrant, {
+      scope: g.environment ? GrantScope.ENVIRONMENT : GrantScope.PROJECT,
+      organisation: Number(ws.organisationId),
+      project: Number(ws.projectId),
+      environment: g.environment ? Number(g.environment) : null,
+      user: user.id,
+      keys: [...g.keys] as PermissionGrant['keys'],
+      admin: g.admin ?? false,
+    });
+  }
+  await em.flush();
+  return token;
 }

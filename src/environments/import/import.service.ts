@@ -5,7 +5,12 @@ import {
   FeatureState,
   MultivariateStateValue,
 } from '../../features/feature-state.entity';
-import { type FlagValue, typedValue, typeInitialValue } from '../../features/feature-value';
+import {
+  type OptionColumns,
+  optionColumns,
+  typedValue,
+  typeInitialValue,
+} from '../../features/feature-value';
 import { Feature, FeatureType } from '../../features/feature.entity';
 import { MultivariateOption } from '../../features/multivariate-option.entity';
 import { Identity } from '../../identities/identity.entity';
@@ -53,22 +58,7 @@ class Changes {
   }
 }
 
-type OptionValue = Pick<
-  MultivariateOption,
-  'type' | 'stringValue' | 'integerValue' | 'booleanValue'
->;
-
-function optionValue(value: FlagValue): OptionValue {
-  const v = typedValue(value);
-  return {
-    type: v.valueType,
-    stringValue: v.stringValue,
-    integerValue: v.integerValue,
-    booleanValue: v.booleanValue,
-  };
-}
-
-function sameOptionValue(a: OptionValue, b: OptionValue): boolean {
+function sameOptionValue(a: MultivariateOption, b: OptionColumns): boolean {
   return (
     a.type === b.type &&
     (a.stringValue ?? null) === (b.stringValue ?? null) &&
@@ -315,7 +305,7 @@ export class ImportService {
       for (const mv of sortedValues(state)) {
         const docKey = optionKey(feature, mv.multivariate_feature_option);
         if (result.has(docKey)) continue;
-        const wanted = optionValue(mv.multivariate_feature_option.value);
+        const wanted = optionColumns(mv.multivariate_feature_option.value);
         const key = mv.multivariate_feature_option.key;
         let option = existing.find(
           (o) => o.feature.id === feature.id && (key ? o.key === key : sameOptionValue(o, wanted)),
