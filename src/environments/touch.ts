@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/core';
+import { Project } from '../projects/project.entity';
 import { Environment } from './environment.entity';
 
 /**
@@ -7,8 +8,20 @@ import { Environment } from './environment.entity';
  */
 export async function touchEnvironments(
   tx: EntityManager,
-  which: { readonly projectId: number } | { readonly environmentId: number },
+  which:
+    | { readonly organisationId: number }
+    | { readonly projectId: number }
+    | { readonly environmentId: number },
 ): Promise<void> {
-  const where = 'projectId' in which ? { project: which.projectId } : { id: which.environmentId };
+  let where: { project: number | { $in: number[] } } | { id: number };
+  if ('organisationId' in which) {
+    const projects = await tx.find(
+      Project,
+      { organisation: which.organisationId },
+      { fields: ['id'] },
+    );
+    where = { project: { $in: projects.map((p) => p.id) } };
+  } else if ('projectId' in which) where = { project: which.projectId };
+  else where = { id: which.environmentId };
   await tx.nativeUpdate(Environment, where, { updatedAt: new Date() });
 }

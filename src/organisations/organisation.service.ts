@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/core';
+import { touchEnvironments } from '../environments/touch';
 import { AuditObjectType, type AuditService, ChangeType } from '../audit/audit.service';
 import type { Config } from '../config/config';
 import type { PermissionService } from '../permissions/permission.service';
@@ -90,6 +91,8 @@ export class OrganisationService {
         after: snapshot(org),
       });
       await tx.flush();
+      // Organisation settings travel in every environment's document.
+      await touchEnvironments(tx, { organisationId: org.id });
       return org;
     });
   }

@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { AuditObjectType, type AuditService, ChangeType } from '../audit/audit.service';
+import { touchEnvironments } from '../environments/touch';
 import { Organisation } from '../organisations/organisation.entity';
 import { GrantScope, PermissionGrant } from '../permissions/permission-grant.entity';
 import type { PermissionService } from '../permissions/permission.service';
@@ -88,6 +89,8 @@ export class ProjectService {
         after: pick(project, AUDITED),
       });
       await tx.flush();
+      // Project settings travel in every environment's document.
+      await touchEnvironments(tx, { projectId: project.id });
       return project;
     });
   }

@@ -508,6 +508,14 @@ describe('features, tags, multivariate options and environment defaults', () => 
         { id: made },
       ],
       ['mutation($id: ID!) { deleteFeature(id: $id) }', { id: made }],
+      [
+        'mutation($id: ID!) { updateProject(id: $id, input: { hideDisabledFlags: true }) { id } }',
+        { id: ws.projectId },
+      ],
+      [
+        'mutation($id: ID!) { updateOrganisation(id: $id, input: { persistTraitData: false }) { id } }',
+        { id: ws.organisationId },
+      ],
     );
     for (const [mutation, vars] of changes) {
       const before = await updatedAt(ws.environments.Production!);
