@@ -18,6 +18,7 @@ import { buildFlagwardSchema } from './graphql/schema';
 import { healthRouter } from './http/health';
 import { principalMiddleware } from './http/principal.middleware';
 import { PermissionService } from './permissions/permission.service';
+import { sdkRouter } from './rest/sdk.router';
 import { createServices, type Services } from './services';
 import { createLogger, type Logger } from './shared/logger';
 import { ANONYMOUS } from './users/principal';
@@ -64,6 +65,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       next();
     });
     app.use(healthRouter(db.orm));
+    // The Flagsmith SDK shim: before and apart from sessions, passport and Apollo.
+    app.use('/api/v1', sdkRouter(db.orm, logger));
 
     const apollo = new ApolloServer<GraphQLContext>({
       schema,

@@ -1,0 +1,253 @@
+import { randomUUID } from 'node:crypto';
+import { type MikroORM, UniqueConstraintViolationException } from '@mikro-orm/core';
+import { evaluate, type EvaluationResult, type TraitValue } from '../engine';
+import { Identity, Trait } from '../identities/identity.entity';
+import { traitColumns, traitValueOf, type TypedTraitValue } from '../identities/trait-value';
+import { sha256Hex } from '../shared/ids';
+import type { CachedEnvironment } from './document-cache';
+import type { KeyOrigin } from './environment-key';
+import { type FlagObject, toFlagObjects } from './flags';
+import { type IdentifyRequest, type TraitRequest, traitValueText } from './identify-request';
+
+/** A trait in an identity response (sdk-rest-api.md §6.3). */
+export interface TraitObject {
+  readonly id: number | null;
+  readonly trait_key: string;
+  readonly trait_value: string | number | boolean;
+  readonly transient: boolean;
+}
+
+export interface IdentityResponse {
+  readonly identifier: string;
+  readonly traits: readonly TraitObject[];
+  readonly flags: readonly FlagObject[];
+}
+
+interface Evaluated {
+  readonly identifier: string;
+  readonly traits: readonly TraitObject[];
+  readonly result: EvaluationResult;
+}
+
+const stored = (row: Trait): TraitObject => ({
+  id: row.id,
+  trait_key: row.key,
+  trait_value: traitValueOf(row).value,
+  transient: false,
+});
+
+const unsaved = (
+  t: TraitRequest & { value: TypedTraitValue },
+  transient: boolean,
+): TraitObject => ({
+  id: null,
+  trait_key: t.key,
+  trait_value: t.value.value,
+  transient,
+});
+
+const withValue = (t: TraitRequest): t is TraitRequest & { value: TypedTraitValue } =>
+  t.value !== null;
+
+/** `base` with `extra` laid over it by key (an extra replaces a base trait in place). */
+function overlay(base: readonly TraitObject[], extra: readonly TraitObject[]): TraitObject[] {
+  const byKey = new Map(base.map((t) => [t.trait_key, t]));
+  for (const t of extra) byKey.set(t.trait_key, t);
+  return [...byKey.values()];
+}
+
+/** Whether a stored trait already holds this value (same type, same column). */
+function holds(row: Trait, value: TypedTraitValue): boolean {
+  const c = traitColumns(value);
+  return (
+    c.valueType === row.valueType &&
+    c.stringValue === (row.stringValue ?? null) &&
+    c.integerValue === (row.integerValue ?? null) &&
+    c.booleanValue === (row.booleanValue ?? null) &&
+    c.floatValue === (row.floatValue ?? null)
+  );
+}
+
+/** Flagsmith's identifier for an identity sent without one (§6.2). */
+function generatedIdentifier(
+  traits: readonly (TraitRequest & { value: TypedTraitValue })[],
+): string {
+  if (traits.length === 0) return randomUUID().replaceAll('-', '');
+  const sorted = [...traits].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return sha256Hex(sorted.map((t) => `${t.key}${traitValueText(t.value)}`).join(''));
+}
+
+/**
+ * Identities for the SDK endpoints: evaluation on the cached document, and the persistence
+ * rules of Flagsmith's `/identities/` (sdk-rest-api.md §6). Traits are written only when
+ * they change, all of a request's writes in one transaction.
+ */
+export class SdkIdentities {
+  constructor(private readonly orm: MikroORM) {}
+
+  /** `POST /api/v1/identities/`. */
+  async identify(
+    entry: CachedEnvironment,
+    origin: KeyOrigin,
+    request: IdentifyRequest,
+  ): Promise<IdentityResponse> {
+    const { document } = entry;
+    const traits = !document.allow_client_traits && origin === 'CLIENT' ? [] : request.traits;
+    const given = traits.filter(withValue);
+    let evaluated: Evaluated;
+
+    if (request.identifier === null) {
+      // Fully transient: nothing stored, no overrides, every trait transient.
+      const identifier = generatedIdentifier(given);
+      const list = overlay(
+        [],
+        given.map((t) => unsaved(t, true)),
+      );
+      evaluated = this.evaluate(entry, identifier, undefined, list, false);
+    } else if (request.transient) {
+      const em = this.orm.em.fork();
+      const identity = await em.findOne(Identity, {
+        environment: document.id,
+        identifier: request.identifier,
+      });
+      const rows = identity ? await em.find(Trait, { identity }, { orderBy: { id: 'asc' } }) : [];
+      const list = overlay(
+        rows.map(stored),
+        given.map((t) => unsaved(t, true)),
+      );
+      evaluated = this.evaluate(entry, request.identifier, identity, list, identity !== null);
+    } else {
+      const persist = document.project.organisation.persist_trait_data;
+      const writes = persist ? traits.filter((t) => !t.transient) : [];
+      const { identity, rows } = await this.store(document.id, request.identifier, writes);
+      // Traits not stored still count for this evaluation (request wins on a clash).
+      const extra = persist
+        ? given.filter((t) => t.transient).map((t) => unsaved(t, true))
+        : given.map((t) => unsaved(t, t.transient));
+      const dropped = persist
+        ? new Set<string>()
+        : new Set(traits.filter((t) => !withValue(t)).map((t) => t.key));
+      const list = overlay(
+        rows.map(stored).filter((t) => !dropped.has(t.trait_key)),
+        extra,
+      );
+      evaluated = this.evaluate(entry, request.identifier, identity, list, true);
+    }
+    return this.respond(entry, origin, evaluated);
+  }
+
+  /**
+   * `GET /api/v1/identities/?identifier=…`: a transient lookup persists nothing and ignores
+   * stored traits and overrides; otherwise the identity is fetched or created.
+   */
+  async get(
+    entry: CachedEnvironment,
+    origin: KeyOrigin,
+    identifier: string,
+    transient: boolean,
+  ): Promise<IdentityResponse> {
+    let evaluated: Evaluated;
+    if (transient) {
+      evaluated = this.evaluate(entry, identifier, null, [], false);
+    } else {
+      const { identity, rows } = await this.store(entry.document.id, identifier, []);
+      evaluated = this.evaluate(entry, identifier, identity, rows.map(stored), true);
+    }
+    return this.respond(entry, origin, evaluated);
+  }
+
+  private respond(entry: CachedEnvironment, origin: KeyOrigin, e: Evaluated): IdentityResponse {
+    return {
+      identifier: e.identifier,
+      traits: entry.document.hide_sensitive_data ? [] : e.traits,
+      flags: toFlagObjects(entry, e.result, {
+        clientKey: origin === 'CLIENT',
+        identifier: e.identifier,
+      }),
+    };
+  }
+
+  /**
+   * Runs the engine for one identity. The hashing key is the composite
+   * `<api key>_<identifier>`, or the identity's id when the environment says so and the
+   * identity is stored. Identity overrides apply only when `withOverrides`.
+   */
+  private evaluate(
+    entry: CachedEnvironment,
+    identifier: string,
+    identity: Identity | null | undefined,
+    traits: readonly TraitObject[],
+    withOverrides: boolean,
+  ): Evaluated {
+    const key =
+      identity && !entry.document.use_identity_composite_key_for_hashing
+        ? String(identity.id)
+        : undefined;
+    const traitMap = Object.fromEntries(
+      traits.map((t): [string, TraitValue] => [t.trait_key, t.trait_value]),
+    );
+    const result = evaluate({
+      ...entry.context,
+      identity: { identifier, ...(key !== undefined && { key }), traits: traitMap },
+      segments: withOverrides ? entry.context.segments : entry.segmentsWithoutIdentityOverrides,
+    });
+    return { identifier, traits, result };
+  }
+
+  /**
+   * Fetches or creates the identity and applies trait writes (null deletes), in one
+   * transaction and only when something changes. Returns the stored traits afterwards.
+   */
+  private async store(
+    environmentId: number,
+    identifier: string,
+    writes: readonly TraitRequest[],
+  ): Promise<{ identity: Identity; rows: Trait[] }> {
+    const em = this.orm.em.fork();
+    const identity = await em.findOne(Identity, { environment: environmentId, identifier });
+    if (identity) {
+      const rows = await em.find(Trait, { identity }, { orderBy: { id: 'asc' } });
+      const byKey = new Map(rows.map((r) => [r.key, r]));
+      const changes = writes.some((w) => {
+        const row = byKey.get(w.key);
+        return w.value === null ? row !== undefined : !row || !holds(row, w.value);
+      });
+      if (!changes) return { identity, rows };
+    }
+    try {
+      return await this.write(environmentId, identifier, writes);
+    } catch (err) {
+      // A concurrent request created the same identity or trait first: once more.
+      if (err instanceof UniqueConstraintViolationException)
+        return this.write(environmentId, identifier, writes);
+      throw err;
+    }
+  }
+
+  private write(
+    environmentId: number,
+    identifier: string,
+    writes: readonly TraitRequest[],
+  ): Promise<{ identity: Identity; rows: Trait[] }> {
+    return this.orm.em.fork().transactional(async (tx) => {
+      const found = await tx.findOne(Identity, { environment: environmentId, identifier });
+      const identity = found ?? tx.create(Identity, { environment: environmentId, identifier });
+      const current = found ? await tx.find(Trait, { identity }, { orderBy: { id: 'asc' } }) : [];
+      const byKey = new Map(current.map((r) => [r.key, r]));
+      for (const w of writes) {
+        const row = byKey.get(w.key);
+        if (w.value === null) {
+          if (row) tx.remove(row);
+          byKey.delete(w.key);
+        } else if (row) {
+          if (!holds(row, w.value)) Object.assign(row, traitColumns(w.value));
+        } else {
+          byKey.set(w.key, tx.create(Trait, { identity, key: w.key, ...traitColumns(w.value) }));
+        }
+      }
+      await tx.flush();
+      const rows = [...byKey.values()].sort((a, b) => a.id - b.id);
+      return { identity, rows };
+    });
+  }
+}
