@@ -18,9 +18,13 @@ import { buildFlagwardSchema } from './graphql/schema';
 import { healthRouter } from './http/health';
 import { principalMiddleware } from './http/principal.middleware';
 import { PermissionService } from './permissions/permission.service';
+import { analyticsRouter } from './rest/analytics.router';
+import { sdkCors } from './rest/cors';
+import { Realtime } from './rest/realtime';
 import { sdkRouter } from './rest/sdk.router';
 import { createServices, type Services } from './services';
 import { createLogger, type Logger } from './shared/logger';
+import { UsageRecorder } from './usage/usage-recorder';
 import { ANONYMOUS } from './users/principal';
 import { OrmSessionStore } from './users/session.service';
 
@@ -30,6 +34,10 @@ export interface FlagwardApp {
   readonly services: Services;
   readonly schema: GraphQLSchema;
   readonly express: Express;
+  /** The realtime (SSE) hub; `listeners` counts open streams. */
+  readonly realtime: Pick<Realtime, 'listeners'>;
+  /** SDK usage and flag-analytics counts, buffered; `usage.flush()` writes them now. */
+  readonly usage: Pick<UsageRecorder, 'flush'>;
   /** Starts listening; resolves with the bound address. */
   listen(): Promise<{ port: number; url: string }>;
   /** Stops accepting, drains in-flight requests, closes the database. */
@@ -53,6 +61,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       if (applied.length) logger.info({ applied }, 'migrations applied');
     }
     const services = createServices(config, db.orm, logger);
+    const usage = new UsageRecorder(db.orm, logger, config.usageFlushMs);
     const schema = await buildFlagwardSchema();
     const app = express();
     app.set('trust proxy', config.http.trustProxy);
@@ -66,7 +75,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     });
     app.use(healthRouter(db.orm));
     // The Flagsmith SDK shim: before and apart from sessions, passport and Apollo.
-    app.use('/api/v1', sdkRouter(db.orm, logger));
+    app.use('/api', sdkCors);
+    app.use('/api', analyticsRouter(db.orm, usage));
+    app.use('/api/v1', sdkRouter(db.orm, logger, usage));
+    const realtime = new Realtime(db.orm, logger);
+    app.use(realtime.router());
 
     const apollo = new ApolloServer<GraphQLContext>({
       schema,
@@ -131,12 +144,15 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       },
     );
 
+    usage.start();
     return {
       config,
       db,
       services,
       schema,
       express: app,
+      realtime,
+      usage,
       listen() {
         return new Promise((resolve, reject) => {
           server.once('error', reject);
@@ -149,9 +165,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         });
       },
       async close() {
+        // Open event streams would hold the drain until its grace period: end them first.
+        await realtime.close();
         // The drain plugin stops the HTTP server and waits for in-flight requests.
         await apollo.stop();
         if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
+        await usage.close();
         await db.close();
       },
     };

@@ -32,6 +32,7 @@ const envSchema = z.object({
   RESTRICT_ORGANISATION_CREATE_TO_SUPERUSERS: bool.default(false),
   ARGON2_MEMORY_KIB: z.coerce.number().int().min(1024).default(19456),
   ARGON2_ITERATIONS: z.coerce.number().int().min(1).default(2),
+  USAGE_FLUSH_SECONDS: z.coerce.number().positive().max(3600).default(10),
 });
 
 export interface Config {
@@ -46,6 +47,8 @@ export interface Config {
   readonly logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   readonly restrictOrganisationCreateToSuperusers: boolean;
   readonly argon2: { readonly memoryCost: number; readonly timeCost: number };
+  /** How often buffered SDK usage counts are written to the database. */
+  readonly usageFlushMs: number;
 }
 
 export class ConfigError extends Error {
@@ -84,6 +87,7 @@ export function loadConfig(env: Env): Config {
     logLevel: e.LOG_LEVEL,
     restrictOrganisationCreateToSuperusers: e.RESTRICT_ORGANISATION_CREATE_TO_SUPERUSERS,
     argon2: { memoryCost: e.ARGON2_MEMORY_KIB, timeCost: e.ARGON2_ITERATIONS },
+    usageFlushMs: Math.round(e.USAGE_FLUSH_SECONDS * 1000),
   });
 }
 

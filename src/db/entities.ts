@@ -18,6 +18,7 @@ import { Project } from '../projects/project.entity';
 import { Tag } from '../projects/tag.entity';
 import { Role, RoleAssignment } from '../roles/role.entity';
 import { Segment, SegmentCondition, SegmentRule } from '../segments/segment.entity';
+import { ApiUsage, FeatureEvaluation } from '../usage/api-usage.entity';
 import { UserSession } from '../users/user-session.entity';
 import { User } from '../users/user.entity';
 import { Webhook } from '../webhooks/webhook.entity';
@@ -51,4 +52,6 @@ export const ENTITIES = [
   ModelPermissionGrant,
   AuditLog,
   Webhook,
+  ApiUsage,
+  FeatureEvaluation,
 ];

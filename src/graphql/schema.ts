@@ -16,6 +16,7 @@ import { SegmentOverrideResolver, SegmentResolver } from '../segments/segment.re
 import { validateArgs } from './validate-args';
 import { AuthResolver } from '../users/auth.resolver';
 import { UserResolver } from '../users/user.resolver';
+import { UsageResolver } from '../usage/usage.resolver';
 
 export const RESOLVERS = [
   AuthResolver,
@@ -32,6 +33,7 @@ export const RESOLVERS = [
   SegmentOverrideResolver,
   IdentityResolver,
   TraitResolver,
+  UsageResolver,
 ] as const;
 
 export function buildFlagwardSchema(): Promise<GraphQLSchema> {

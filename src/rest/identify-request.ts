@@ -34,7 +34,7 @@ const NOT_BOOLEAN = 'Must be a valid boolean.';
 const tooLong = (n: number): string => `Ensure this field has no more than ${n} characters.`;
 
 /** Python's type names, as DRF quotes them. */
-function pythonType(value: unknown): string {
+export function pythonType(value: unknown): string {
   if (value === null) return 'NoneType';
   if (Array.isArray(value)) return 'list';
   switch (typeof value) {

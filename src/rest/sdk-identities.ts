@@ -1,5 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { type MikroORM, UniqueConstraintViolationException } from '@mikro-orm/core';
+import {
+  type EntityManager,
+  type MikroORM,
+  UniqueConstraintViolationException,
+} from '@mikro-orm/core';
 import { evaluate, type EvaluationResult, type TraitValue } from '../engine';
 import { Identity, Trait } from '../identities/identity.entity';
 import { traitColumns, traitValueOf, type TypedTraitValue } from '../identities/trait-value';
@@ -229,25 +233,38 @@ export class SdkIdentities {
     identifier: string,
     writes: readonly TraitRequest[],
   ): Promise<{ identity: Identity; rows: Trait[] }> {
-    return this.orm.em.fork().transactional(async (tx) => {
-      const found = await tx.findOne(Identity, { environment: environmentId, identifier });
-      const identity = found ?? tx.create(Identity, { environment: environmentId, identifier });
-      const current = found ? await tx.find(Trait, { identity }, { orderBy: { id: 'asc' } }) : [];
-      const byKey = new Map(current.map((r) => [r.key, r]));
-      for (const w of writes) {
-        const row = byKey.get(w.key);
-        if (w.value === null) {
-          if (row) tx.remove(row);
-          byKey.delete(w.key);
-        } else if (row) {
-          if (!holds(row, w.value)) Object.assign(row, traitColumns(w.value));
-        } else {
-          byKey.set(w.key, tx.create(Trait, { identity, key: w.key, ...traitColumns(w.value) }));
-        }
-      }
-      await tx.flush();
-      const rows = [...byKey.values()].sort((a, b) => a.id - b.id);
-      return { identity, rows };
-    });
+    return this.orm.em
+      .fork()
+      .transactional((tx) => writeTraits(tx, environmentId, identifier, writes));
   }
+}
+
+/**
+ * Fetches or creates an identity and applies trait writes (null deletes; unchanged values
+ * are left alone) inside the caller's transaction. Returns the stored traits afterwards, by id.
+ */
+export async function writeTraits(
+  tx: EntityManager,
+  environmentId: number,
+  identifier: string,
+  writes: readonly TraitRequest[],
+): Promise<{ identity: Identity; rows: Trait[] }> {
+  const found = await tx.findOne(Identity, { environment: environmentId, identifier });
+  const identity = found ?? tx.create(Identity, { environment: environmentId, identifier });
+  const current = found ? await tx.find(Trait, { identity }, { orderBy: { id: 'asc' } }) : [];
+  const byKey = new Map(current.map((r) => [r.key, r]));
+  for (const w of writes) {
+    const row = byKey.get(w.key);
+    if (w.value === null) {
+      if (row) tx.remove(row);
+      byKey.delete(w.key);
+    } else if (row) {
+      if (!holds(row, w.value)) Object.assign(row, traitColumns(w.value));
+    } else {
+      byKey.set(w.key, tx.create(Trait, { identity, key: w.key, ...traitColumns(w.value) }));
+    }
+  }
+  await tx.flush();
+  const rows = [...byKey.values()].sort((a, b) => a.id - b.id);
+  return { identity, rows };
 }

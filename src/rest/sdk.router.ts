@@ -7,10 +7,14 @@ import express, {
   type Router,
 } from 'express';
 import type { Logger } from '../shared/logger';
+import { ApiUsageKind } from '../usage/api-usage.entity';
+import type { UsageRecorder } from '../usage/usage-recorder';
+import { countUsage } from './analytics.router';
 import { DocumentCache } from './document-cache';
 import { environmentKey, sdkEnvironmentOf } from './environment-key';
 import { parseIdentifyRequest } from './identify-request';
 import { SdkIdentities } from './sdk-identities';
+import { traitsRouter } from './traits.router';
 
 /** Largest JSON body the SDK endpoints accept. */
 const MAX_BODY = '1mb';
@@ -54,7 +58,7 @@ function unlessOptions(handler: RequestHandler): RequestHandler {
  * identities and the environment document, served from a per-process document cache.
  * No session, passport or GraphQL middleware runs here.
  */
-export function sdkRouter(orm: MikroORM, logger: Logger): Router {
+export function sdkRouter(orm: MikroORM, logger: Logger, usage: UsageRecorder): Router {
   const cache = new DocumentCache(orm);
   const identities = new SdkIdentities(orm);
   const anyKey = environmentKey(orm);
@@ -64,7 +68,7 @@ export function sdkRouter(orm: MikroORM, logger: Logger): Router {
 
   router
     .route('/flags/')
-    .get(anyKey, async (req, res) => {
+    .get(anyKey, countUsage(usage, ApiUsageKind.FLAGS), async (req, res) => {
       const sdk = sdkEnvironmentOf(req);
       const entry = await cache.get(sdk);
       const feature = queryParam(req, 'feature');
@@ -84,7 +88,7 @@ export function sdkRouter(orm: MikroORM, logger: Logger): Router {
 
   router
     .route('/identities/')
-    .get(anyKey, async (req, res) => {
+    .get(anyKey, countUsage(usage, ApiUsageKind.IDENTITIES), async (req, res) => {
       const identifier = queryParam(req, 'identifier');
       if (!identifier) {
         // Flagsmith answers 200 here (a TODO in Core asks whether 400 would break clients).
@@ -105,7 +109,7 @@ export function sdkRouter(orm: MikroORM, logger: Logger): Router {
       }
       res.json(body);
     })
-    .post(anyKey, json, async (req, res) => {
+    .post(anyKey, countUsage(usage, ApiUsageKind.IDENTITIES), json, async (req, res) => {
       const raw: unknown = req.body;
       if (raw === undefined && req.get('content-type') && Number(req.get('content-length')) > 0) {
         res
@@ -128,7 +132,7 @@ export function sdkRouter(orm: MikroORM, logger: Logger): Router {
 
   router
     .route(['/environment-document/', '/environment-document'])
-    .get(serverKey, async (req, res) => {
+    .get(serverKey, countUsage(usage, ApiUsageKind.ENVIRONMENT_DOCUMENT), async (req, res) => {
       const entry = await cache.get(sdkEnvironmentOf(req));
       const modified = entry.updatedAt;
       res.setHeader(UPDATED_AT, entry.updatedAtHeader);
@@ -142,6 +146,10 @@ export function sdkRouter(orm: MikroORM, logger: Logger): Router {
       sendJson(res, entry.documentJson);
     })
     .all(unlessOptions(serverKey), methodNotAllowed(['GET']));
+
+  router.use(
+    traitsRouter(orm, { cache, anyKey, json, count: countUsage(usage, ApiUsageKind.TRAITS) }),
+  );
 
   router.use((_req: Request, res: Response) => {
     res.status(404).json({ detail: 'Not found.' });

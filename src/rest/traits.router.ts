@@ -1,0 +1,330 @@
+import {
+  type EntityManager,
+  LockMode,
+  type MikroORM,
+  UniqueConstraintViolationException,
+} from '@mikro-orm/core';
+import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
+import { Identity, Trait, TraitValueType } from '../identities/identity.entity';
+import { TRAIT_STRING_LIMIT, traitValueOf, type TypedTraitValue } from '../identities/trait-value';
+import type { CachedEnvironment, DocumentCache } from './document-cache';
+import { sdkEnvironmentOf } from './environment-key';
+import { pythonType, type TraitRequest, typeTraitValue } from './identify-request';
+import { writeTraits } from './sdk-identities';
+
+/**
+ * Flagsmith's legacy trait endpoints (sdk-rest-api.md §8): `POST traits/`,
+ * `PUT traits/bulk/` and `POST traits/increment-value/`. No current SDK calls them; they
+ * write through the same trait persistence as `POST identities/`, each request in one
+ * transaction, validated in full before anything is written.
+ */
+
+export interface TraitsRouterDeps {
+  readonly cache: DocumentCache;
+  /** The `X-Environment-Key` middleware (client or server keys). */
+  readonly anyKey: RequestHandler;
+  /** The SDK endpoints' JSON body parser. */
+  readonly json: RequestHandler;
+  /** Counts a request as TRAITS usage (after the key is resolved). */
+  readonly count?: RequestHandler;
+}
+
+const NOT_PERSISTED = { detail: 'Organisation is not authorised to store traits.' } as const;
+const CLIENT_KEY_REFUSED = {
+  non_field_errors: ['Setting traits not allowed with client key.'],
+} as const;
+const INVALID_REQUEST = { detail: 'Invalid request data' } as const;
+/** Django's `BadRequest` page, which Core answers to a refused bulk write (§8.2). */
+const DJANGO_BAD_REQUEST = `
+<!doctype html>
+<html lang="en">
+<head>
+  <title>Bad Request (400)</title>
+</head>
+<body>
+  <h1>Bad Request (400)</h1><p></p>
+</body>
+</html>
+`;
+
+const IDENTIFIER_LIMIT = 2000;
+const TRAIT_KEY_LIMIT = 200;
+const REQUIRED = 'This field is required.';
+const NOT_NULL = 'This field may not be null.';
+const NOT_BLANK = 'This field may not be blank.';
+const NOT_STRING = 'Not a valid string.';
+const NOT_INTEGER = 'A valid integer is required.';
+const tooLong = (n: number): string => `Ensure this field has no more than ${n} characters.`;
+
+type Errors = Record<string, unknown>;
+type Checked<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; errors: Errors };
+
+const notADictionary = (value: unknown): Errors => ({
+  non_field_errors: [`Invalid data. Expected a dictionary, but got ${pythonType(value)}.`],
+});
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** DRF's `CharField` (trimmed, not blank, limited); returns the error messages or the text. */
+function charField(value: unknown, limit: number): string | string[] {
+  if (value === undefined) return [REQUIRED];
+  if (value === null) return [NOT_NULL];
+  if (typeof value !== 'string' && typeof value !== 'number') return [NOT_STRING];
+  const text = String(value).trim();
+  if (text === '') return [NOT_BLANK];
+  if (text.length > limit) return [tooLong(limit)];
+  return text;
+}
+
+/** One `{identity: {identifier}, trait_key, trait_value}` item with a non-null value. */
+interface TraitItem {
+  readonly identifier: string;
+  readonly key: string;
+  readonly value: TypedTraitValue;
+}
+
+function checkItem(item: unknown): Checked<TraitItem> {
+  if (!isObject(item)) {
+    return { ok: false, errors: notADictionary(item) };
+  }
+  const errors: Errors = {};
+  let identifier = '';
+  if (item.identity === undefined) errors.identity = [REQUIRED];
+  else if (item.identity === null) errors.identity = [NOT_NULL];
+  else if (!isObject(item.identity)) {
+    errors.identity = notADictionary(item.identity);
+  } else {
+    const checked = charField(item.identity.identifier, IDENTIFIER_LIMIT);
+    if (Array.isArray(checked)) errors.identity = { identifier: checked };
+    else identifier = checked;
+  }
+  const key = charField(item.trait_key, TRAIT_KEY_LIMIT);
+  if (Array.isArray(key)) errors.trait_key = key;
+
+  let value: TypedTraitValue | undefined;
+  if (item.trait_value === undefined) errors.trait_value = [REQUIRED];
+  else if (item.trait_value === null) errors.trait_value = [NOT_NULL];
+  else {
+    value = typeTraitValue(item.trait_value);
+    if (typeof value.value === 'string' && value.value.length > TRAIT_STRING_LIMIT) {
+      errors.trait_value = [
+        `Value string is too long. Must be less than ${TRAIT_STRING_LIMIT} character`,
+      ];
+    }
+  }
+  if (Object.keys(errors).length > 0 || Array.isArray(key) || !value) return { ok: false, errors };
+  return { ok: true, value: { identifier, key, value } };
+}
+
+/** DRF's `IntegerField`: integers, whole floats and integer strings. */
+function integerField(value: unknown): number | string[] {
+  if (value === undefined) return [REQUIRED];
+  if (value === null) return [NOT_NULL];
+  const n =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string' && /^\s*[-+]?\d+(\.0*)?\s*$/.test(value)
+        ? Number(value)
+        : NaN;
+  return Number.isSafeInteger(n) ? n : [NOT_INTEGER];
+}
+
+const echo = (item: TraitItem, row: Trait) => ({
+  identity: { identifier: item.identifier },
+  trait_value: traitValueOf(row).value,
+  trait_key: item.key,
+});
+
+const clientRefused = (req: Request, entry: CachedEnvironment): boolean =>
+  !entry.document.allow_client_traits && sdkEnvironmentOf(req).origin === 'CLIENT';
+
+/** A transaction, run once more if a concurrent request created the same identity or trait. */
+async function retrying<T>(orm: MikroORM, work: (tx: EntityManager) => Promise<T>): Promise<T> {
+  try {
+    return await orm.em.fork().transactional(work);
+  } catch (err) {
+    if (err instanceof UniqueConstraintViolationException) return orm.em.fork().transactional(work);
+    throw err;
+  }
+}
+
+class NotAnInteger extends Error {}
+
+export function traitsRouter(
+  orm: MikroORM,
+  { cache, anyKey, json, count }: TraitsRouterDeps,
+): Router {
+  const router = express.Router({ strict: true, caseSensitive: true });
+  const counted: RequestHandler = count ?? ((_req, _res, next) => next());
+
+  /** Resolves the cached environment; refuses organisations that do not store traits. */
+  const persisting: RequestHandler = async (req, res, next) => {
+    const entry = await cache.get(sdkEnvironmentOf(req));
+    if (!entry.document.project.organisation.persist_trait_data) {
+      res.status(403).json(NOT_PERSISTED);
+      return;
+    }
+    res.locals.entry = entry;
+    next();
+  };
+  const entryOf = (res: Response): CachedEnvironment => res.locals.entry as CachedEnvironment;
+  /** DRF's answer to a method the view does not have (after authentication, as DRF does). */
+  const notAllowed =
+    (allowed: string): RequestHandler =>
+    (req, res, next) => {
+      const answer = () => {
+        res.setHeader('Allow', `${allowed}, OPTIONS`);
+        if (req.method === 'OPTIONS') res.status(200).end();
+        else res.status(405).json({ detail: `Method "${req.method}" not allowed.` });
+      };
+      if (req.method === 'OPTIONS') answer();
+      else anyKey(req, res, (err?: unknown) => (err ? next(err) : answer()));
+    };
+
+  router.post('/traits/', anyKey, counted, persisting, json, async (req, res) => {
+    const checked = checkItem(req.body);
+    if (!checked.ok) {
+      res.status(400).json(checked.errors);
+      return;
+    }
+    const entry = entryOf(res);
+    if (clientRefused(req, entry)) {
+      res.status(400).json(CLIENT_KEY_REFUSED);
+      return;
+    }
+    const item = checked.value;
+    const trait: TraitRequest = { key: item.key, value: item.value, transient: false };
+    const { rows } = await retrying<{ rows: Trait[] }>(orm, (tx) =>
+      writeTraits(tx, entry.document.id, item.identifier, [trait]),
+    );
+    res.json(
+      echo(
+        item,
+        rows.find((r) => r.key === item.key)!,
+      ),
+    );
+  });
+
+  router.put('/traits/bulk/', anyKey, counted, persisting, json, async (req, res) => {
+    const entry = entryOf(res);
+    if (clientRefused(req, entry)) {
+      res.status(400).type('text/html').send(DJANGO_BAD_REQUEST);
+      return;
+    }
+    const body: unknown = req.body;
+    if (!Array.isArray(body)) {
+      res.status(400).json(INVALID_REQUEST);
+      return;
+    }
+    // Null values delete (Core removes them before validating the rest).
+    const deletes: { identifier: string; key: string }[] = [];
+    const sets: unknown[] = [];
+    for (const item of body as unknown[]) {
+      if (!isObject(item)) {
+        res.status(400).json(INVALID_REQUEST);
+        return;
+      }
+      if (item.trait_value !== undefined && item.trait_value !== null) {
+        sets.push(item);
+        continue;
+      }
+      const identifier = isObject(item.identity) ? item.identity.identifier : undefined;
+      if (typeof identifier !== 'string' && typeof identifier !== 'number') {
+        res.status(400).json(INVALID_REQUEST);
+        return;
+      }
+      const key = item.trait_key;
+      if (typeof key === 'string' || typeof key === 'number')
+        deletes.push({ identifier: String(identifier).trim(), key: String(key).trim() });
+    }
+    const checked = sets.map(checkItem);
+    if (checked.some((c) => !c.ok)) {
+      res.status(400).json(checked.map((c) => (c.ok ? {} : c.errors)));
+      return;
+    }
+    const items = checked.map((c) => (c as { value: TraitItem }).value);
+
+    const byIdentity = new Map<string, TraitRequest[]>();
+    const writesOf = (identifier: string): TraitRequest[] => {
+      let list = byIdentity.get(identifier);
+      if (!list) byIdentity.set(identifier, (list = []));
+      return list;
+    };
+    for (const d of deletes) writesOf(d.identifier).push({ ...d, value: null, transient: false });
+    for (const i of items) writesOf(i.identifier).push({ ...i, transient: false });
+
+    const stored = await retrying<Map<string, Trait[]>>(orm, async (tx) => {
+      const result = new Map<string, Trait[]>();
+      for (const [identifier, writes] of byIdentity) {
+        if (writes.every((w) => w.value === null)) {
+          // Deleting from an identity that does not exist creates nothing.
+          const exists = await tx.count(Identity, { environment: entry.document.id, identifier });
+          if (!exists) continue;
+        }
+        const { rows } = await writeTraits(tx, entry.document.id, identifier, writes);
+        result.set(identifier, rows);
+      }
+      return result;
+    });
+    res.json(
+      items.map((i) =>
+        echo(
+          i,
+          stored.get(i.identifier)!.find((r) => r.key === i.key)!,
+        ),
+      ),
+    );
+  });
+
+  router.post('/traits/increment-value/', anyKey, counted, persisting, json, async (req, res) => {
+    const body: unknown = req.body;
+    if (!isObject(body)) {
+      res.status(400).json(notADictionary(body));
+      return;
+    }
+    const errors: Errors = {};
+    const key = charField(body.trait_key, TRAIT_KEY_LIMIT);
+    if (Array.isArray(key)) errors.trait_key = key;
+    const by = integerField(body.increment_by);
+    if (Array.isArray(by)) errors.increment_by = by;
+    const identifier = charField(body.identifier, IDENTIFIER_LIMIT);
+    if (Array.isArray(identifier)) errors.identifier = identifier;
+    if (Array.isArray(key) || Array.isArray(by) || Array.isArray(identifier)) {
+      res.status(400).json(errors);
+      return;
+    }
+    const entry = entryOf(res);
+    if (clientRefused(req, entry)) {
+      res.status(400).json(CLIENT_KEY_REFUSED);
+      return;
+    }
+    const environment = entry.document.id;
+    let value: number;
+    try {
+      value = await retrying<number>(orm, async (tx) => {
+        const identity = await tx.findOne(Identity, { environment, identifier });
+        const row = identity
+          ? await tx.findOne(Trait, { identity, key }, { lockMode: LockMode.PESSIMISTIC_WRITE })
+          : null;
+        if (row && row.valueType !== TraitValueType.int) throw new NotAnInteger();
+        const next = Number(row ? traitValueOf(row).value : 0) + by;
+        if (!Number.isSafeInteger(next)) throw new NotAnInteger();
+        await writeTraits(tx, environment, identifier, [
+          { key, value: { type: TraitValueType.int, value: next }, transient: false },
+        ]);
+        return next;
+      });
+    } catch (err) {
+      if (!(err instanceof NotAnInteger)) throw err;
+      res.status(400).json(['Trait is not an integer.']);
+      return;
+    }
+    res.json({ trait_key: key, trait_value: value, identifier });
+  });
+
+  router.all(['/traits/', '/traits/increment-value/'], notAllowed('POST'));
+  router.all('/traits/bulk/', notAllowed('PUT'));
+
+  return router;
+}
