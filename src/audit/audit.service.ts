@@ -40,3 +40,15 @@ export class AuditService {
 }
 
 export { AuditObjectType, ChangeType };
+
+/** The organisation/project(/environment) fields of an audit entry for records in a project. */
+export function auditScope(
+  project: { readonly id: number; readonly organisation: { readonly id: number } },
+  environment?: { readonly id: number },
+): Pick<AuditEntry, 'organisationId' | 'projectId' | 'environmentId'> {
+  return {
+    organisationId: project.organisation.id,
+    projectId: project.id,
+    ...(environment && { environmentId: environment.id }),
+  };
+}

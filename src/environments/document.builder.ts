@@ -10,7 +10,9 @@ import { MultivariateOption } from '../features/multivariate-option.entity';
 import { Identity } from '../identities/identity.entity';
 import { Organisation } from '../organisations/organisation.entity';
 import { Project } from '../projects/project.entity';
-import { Segment, SegmentCondition, SegmentRule } from '../segments/segment.entity';
+import { Segment, type SegmentRuleNode } from '../segments/segment.entity';
+import { loadRuleTrees } from '../segments/segment.service';
+import { groupBy, pushTo } from '../shared/collections';
 import { newUuid } from '../shared/ids';
 import type {
   DocumentFeatureState,
@@ -94,10 +96,10 @@ export async function buildEnvironmentDocument(
   const bySegment = new Map<number, FeatureState[]>();
   const byIdentity = new Map<number, FeatureState[]>();
   for (const state of states) {
-    if (state.identity) push(byIdentity, state.identity.id, state);
+    if (state.identity) pushTo(byIdentity, state.identity.id, state);
     else if (state.featureSegment) {
       const fs = featureSegmentById.get(state.featureSegment.id);
-      if (fs) push(bySegment, fs.segment.id, state);
+      if (fs) pushTo(bySegment, fs.segment.id, state);
     } else defaults.push(state);
   }
   // Segment overrides in priority order, as Flagsmith lists them.
@@ -164,41 +166,14 @@ async function loadSegments(
   const all = await em.find(Segment, { project }, { orderBy: { id: 'asc' } });
   const segments = all.filter((s) => !s.feature || overridden.has(s.id));
   if (segments.length === 0) return [];
-  // Level by level: one query per nesting depth, not per rule.
-  const rules: SegmentRule[] = [];
-  let level = await em.find(
-    SegmentRule,
-    { segment: { $in: segments.map((s) => s.id) } },
-    { orderBy: { position: 'asc', id: 'asc' } },
+  const trees = await loadRuleTrees(
+    em,
+    segments.map((s) => s.id),
   );
-  while (level.length > 0) {
-    rules.push(...level);
-    level = await em.find(
-      SegmentRule,
-      { parentRule: { $in: level.map((r) => r.id) } },
-      { orderBy: { position: 'asc', id: 'asc' } },
-    );
-  }
-  const conditions = rules.length
-    ? await em.find(
-        SegmentCondition,
-        { rule: { $in: rules.map((r) => r.id) } },
-        { orderBy: { position: 'asc', id: 'asc' } },
-      )
-    : [];
-  const conditionsByRule = groupBy(conditions, (c) => c.rule.id);
-  const children = groupBy(
-    rules.filter((r) => r.parentRule),
-    (r) => r.parentRule!.id,
-  );
-  const topLevel = groupBy(
-    rules.filter((r) => r.segment),
-    (r) => r.segment!.id,
-  );
-  const toRule = (rule: SegmentRule): DocumentRule => ({
+  const toRule = (rule: SegmentRuleNode): DocumentRule => ({
     type: rule.type,
-    rules: (children.get(rule.id) ?? []).map(toRule),
-    conditions: (conditionsByRule.get(rule.id) ?? []).map((c) => ({
+    rules: rule.rules.map(toRule),
+    conditions: rule.conditions.map((c) => ({
       operator: c.operator,
       value: c.value ?? null,
       property_: c.property ?? null,
@@ -206,7 +181,7 @@ async function loadSegments(
   });
   return segments.map((segment) => ({
     segment,
-    rules: (topLevel.get(segment.id) ?? []).map(toRule),
+    rules: (trees.get(segment.id) ?? []).map(toRule),
   }));
 }
 
@@ -233,16 +208,4 @@ async function loadIdentityOverrides(
     dashboard_alias: null,
     composite_key: `${env.apiKey}_${identity.identifier}`,
   }));
-}
-
-function groupBy<T>(items: readonly T[], key: (item: T) => number): Map<number, T[]> {
-  const map = new Map<number, T[]>();
-  for (const item of items) push(map, key(item), item);
-  return map;
-}
-
-function push<T>(map: Map<number, T[]>, key: number, item: T): void {
-  const list = map.get(key);
-  if (list) list.push(item);
-  else map.set(key, [item]);
 }

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/core';
-import { AuditObjectType, type AuditService, ChangeType } from '../audit/audit.service';
+import { AuditObjectType, type AuditService, ChangeType, auditScope } from '../audit/audit.service';
 import { FeatureState, MultivariateStateValue } from '../features/feature-state.entity';
 import { MultivariateOption } from '../features/multivariate-option.entity';
 import { Feature } from '../features/feature.entity';
@@ -112,8 +112,7 @@ export class EnvironmentService {
     await em.transactional(async (tx) => {
       const project = await tx.findOneOrFail(Project, env.project.id);
       this.audit.record(tx, p, {
-        organisationId: project.organisation.id,
-        projectId: project.id,
+        ...auditScope(project),
         type: AuditObjectType.ENVIRONMENT,
         objectId: env.id,
         objectUuid: env.uuid,
@@ -198,9 +197,7 @@ export class EnvironmentService {
       const env = await tx.findOneOrFail(Environment, row.environment.id);
       const project = await tx.findOneOrFail(Project, env.project.id);
       this.audit.record(tx, p, {
-        organisationId: project.organisation.id,
-        projectId: project.id,
-        environmentId: env.id,
+        ...auditScope(project, env),
         type: AuditObjectType.API_KEY,
         objectId: row.id,
         change: ChangeType.DELETE,
@@ -223,9 +220,7 @@ export class EnvironmentService {
     after: Record<string, unknown>,
   ): void {
     this.audit.record(tx, p, {
-      organisationId: project.organisation.id,
-      projectId: project.id,
-      environmentId: env.id,
+      ...auditScope(project, env),
       type: AuditObjectType.ENVIRONMENT,
       objectId: env.id,
       objectUuid: env.uuid,
@@ -247,9 +242,7 @@ export class EnvironmentService {
     before: Record<string, unknown> | null,
   ): void {
     this.audit.record(tx, p, {
-      organisationId: project.organisation.id,
-      projectId: project.id,
-      environmentId: env.id,
+      ...auditScope(project, env),
       type: AuditObjectType.API_KEY,
       objectId: row.id,
       change,

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/core';
-import { AuditObjectType, type AuditService, ChangeType } from '../audit/audit.service';
+import { AuditObjectType, type AuditService, ChangeType, auditScope } from '../audit/audit.service';
 import { Environment } from '../environments/environment.entity';
 import { touchEnvironments } from '../environments/touch';
 import type { PermissionService } from '../permissions/permission.service';
@@ -145,9 +145,7 @@ export class FeatureStateService {
     const project = await tx.findOneOrFail(Project, environment.project.id);
     const feature = await tx.findOneOrFail(Feature, state.feature.id);
     this.audit.record(tx, p, {
-      organisationId: project.organisation.id,
-      projectId: project.id,
-      environmentId: environment.id,
+      ...auditScope(project, environment),
       type: AuditObjectType.FEATURE_STATE,
       objectId: state.id,
       objectUuid: state.uuid,

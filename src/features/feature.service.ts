@@ -1,5 +1,5 @@
 import type { EntityManager, FilterQuery } from '@mikro-orm/core';
-import { AuditObjectType, type AuditService, ChangeType } from '../audit/audit.service';
+import { AuditObjectType, type AuditService, ChangeType, auditScope } from '../audit/audit.service';
 import { Environment } from '../environments/environment.entity';
 import { touchEnvironments } from '../environments/touch';
 import { UserGroup } from '../groups/user-group.entity';
@@ -10,7 +10,7 @@ import { Tag } from '../projects/tag.entity';
 import { pick } from '../shared/apply-settings';
 import { ConflictError, LimitExceededError, ValidationError } from '../shared/errors';
 import { parseId } from '../shared/id-arg';
-import { escapeLike } from '../users/user.service';
+import { containsText, equalsText } from '../shared/search';
 import { User } from '../users/user.entity';
 import { FeatureState, MultivariateStateValue } from './feature-state.entity';
 import { optionColumns, typeInitialValue } from './feature-value';
@@ -46,7 +46,7 @@ export class FeatureService {
     const where: FilterQuery<Feature>[] = [{ project }];
     if (!args.includeArchived) where.push({ isArchived: false });
     const term = args.search?.trim();
-    if (term) where.push({ name: { $ilike: `%${escapeLike(term)}%` } });
+    if (term) where.push({ name: containsText(term) });
     for (const [i, raw] of (args.tagIds ?? []).entries()) {
       where.push({ tags: { $some: { id: parseId(raw, `tagIds.${i}`) } } });
     }
@@ -159,8 +159,7 @@ export class FeatureService {
     await em.transactional(async (tx) => {
       const project = await tx.findOneOrFail(Project, feature.project.id);
       this.audit.record(tx, p, {
-        organisationId: project.organisation.id,
-        projectId: project.id,
+        ...auditScope(project),
         type: AuditObjectType.FEATURE,
         objectId: feature.id,
         objectUuid: feature.uuid,
@@ -297,7 +296,7 @@ export class FeatureService {
   }
 
   private async assertNameFree(tx: EntityManager, project: Project, name: string, field: string) {
-    const clash = await tx.count(Feature, { project, name: { $ilike: escapeLike(name) } });
+    const clash = await tx.count(Feature, { project, name: equalsText(name) });
     if (clash > 0) throw new ConflictError('a feature with this name already exists', field);
   }
 
@@ -361,8 +360,7 @@ export class FeatureService {
     before: Record<string, unknown> | null,
   ): void {
     this.audit.record(tx, p, {
-      organisationId: project.organisation.id,
-      projectId: project.id,
+      ...auditScope(project),
       type: AuditObjectType.FEATURE,
       objectId: feature.id,
       objectUuid: feature.uuid,

@@ -1,5 +1,5 @@
 import type { EntityManager, FilterQuery } from '@mikro-orm/core';
-import { AuditObjectType, type AuditService, ChangeType } from '../audit/audit.service';
+import { AuditObjectType, type AuditService, ChangeType, auditScope } from '../audit/audit.service';
 import { Environment } from '../environments/environment.entity';
 import { touchEnvironments } from '../environments/touch';
 import { FeatureState } from '../features/feature-state.entity';
@@ -11,7 +11,7 @@ import type { PermissionService } from '../permissions/permission.service';
 import { Project } from '../projects/project.entity';
 import { ConflictError, ValidationError } from '../shared/errors';
 import { parseId } from '../shared/id-arg';
-import { escapeLike } from '../users/user.service';
+import { containsText } from '../shared/search';
 import { Identity, Trait } from './identity.entity';
 import {
   type CreateIdentityInput,
@@ -69,7 +69,7 @@ export class IdentityService {
 
   list(em: EntityManager, environment: Environment, args: IdentityListArgs): Promise<Identity[]> {
     const where: FilterQuery<Identity>[] = [{ environment }];
-    if (args.search) where.push({ identifier: { $ilike: `%${escapeLike(args.search)}%` } });
+    if (args.search) where.push({ identifier: containsText(args.search) });
     return em.find(
       Identity,
       { $and: where },
@@ -264,9 +264,7 @@ export class IdentityService {
     const environment = await tx.findOneOrFail(Environment, identity.environment.id);
     const project = await tx.findOneOrFail(Project, environment.project.id);
     this.audit.record(tx, p, {
-      organisationId: project.organisation.id,
-      projectId: project.id,
-      environmentId: environment.id,
+      ...auditScope(project, environment),
       type: AuditObjectType.IDENTITY,
       objectId: identity.id,
       objectUuid: identity.uuid,

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/core';
-import { AuditObjectType, type AuditService, ChangeType } from '../audit/audit.service';
+import { AuditObjectType, type AuditService, ChangeType, auditScope } from '../audit/audit.service';
 import { touchEnvironments } from '../environments/touch';
 import { Organisation } from '../organisations/organisation.entity';
 import { GrantScope, PermissionGrant } from '../permissions/permission-grant.entity';
@@ -78,8 +78,7 @@ export class ProjectService {
       if (input.name !== undefined) project.name = input.name.trim();
       applySettings(project, input, PROJECT_SETTING_KEYS, ['featureNameRegex']);
       this.audit.record(tx, p, {
-        organisationId: project.organisation.id,
-        projectId: project.id,
+        ...auditScope(project),
         type: AuditObjectType.PROJECT,
         objectId: project.id,
         objectUuid: project.uuid,

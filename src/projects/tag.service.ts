@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/core';
-import { AuditObjectType, type AuditService, ChangeType } from '../audit/audit.service';
+import { AuditObjectType, type AuditService, ChangeType, auditScope } from '../audit/audit.service';
 import { touchEnvironments } from '../environments/touch';
 import type { PermissionService } from '../permissions/permission.service';
 import { pick } from '../shared/apply-settings';
@@ -67,8 +67,7 @@ export class TagService {
     await em.transactional(async (tx) => {
       const project = await tx.findOneOrFail(Project, tag.project.id);
       this.audit.record(tx, p, {
-        organisationId: project.organisation.id,
-        projectId: project.id,
+        ...auditScope(project),
         type: AuditObjectType.FEATURE,
         objectId: tag.id,
         change: ChangeType.DELETE,
@@ -96,8 +95,7 @@ export class TagService {
     before: Record<string, unknown> | null,
   ): void {
     this.audit.record(tx, p, {
-      organisationId: project.organisation.id,
-      projectId: project.id,
+      ...auditScope(project),
       type: AuditObjectType.FEATURE,
       objectId: tag.id,
       change,

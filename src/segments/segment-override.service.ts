@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/core';
-import { AuditObjectType, type AuditService, ChangeType } from '../audit/audit.service';
+import { AuditObjectType, type AuditService, ChangeType, auditScope } from '../audit/audit.service';
 import { Environment } from '../environments/environment.entity';
 import { touchEnvironments } from '../environments/touch';
 import { FeatureSegment, FeatureState } from '../features/feature-state.entity';
@@ -220,9 +220,7 @@ export class SegmentOverrideService {
       await tx.flush();
       const project = await tx.findOneOrFail(Project, environment.project.id);
       this.audit.record(tx, p, {
-        organisationId: project.organisation.id,
-        projectId: project.id,
-        environmentId: environment.id,
+        ...auditScope(project, environment),
         type: AuditObjectType.FEATURE,
         objectId: feature.id,
         objectUuid: feature.uuid,

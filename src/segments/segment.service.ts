@@ -1,5 +1,5 @@
 import type { EntityDictionary, EntityManager, FilterQuery } from '@mikro-orm/core';
-import { AuditObjectType, type AuditService, ChangeType } from '../audit/audit.service';
+import { AuditObjectType, type AuditService, ChangeType, auditScope } from '../audit/audit.service';
 import { touchEnvironments } from '../environments/touch';
 import { FeatureSegment } from '../features/feature-state.entity';
 import { Feature } from '../features/feature.entity';
@@ -7,7 +7,8 @@ import { loadVisible } from '../permissions/auth-checker';
 import type { PermissionService } from '../permissions/permission.service';
 import { Project } from '../projects/project.entity';
 import { LimitExceededError, ValidationError } from '../shared/errors';
-import { escapeLike } from '../users/user.service';
+import { groupBy } from '../shared/collections';
+import { containsText } from '../shared/search';
 import { type RuleShape, storedCondition, validateRules } from './condition-rules';
 import { renumberOverrides } from './segment-override.service';
 import type { CreateSegmentInput, SegmentListArgs, UpdateSegmentInput } from './segment.inputs';
@@ -34,7 +35,7 @@ export class SegmentService {
   list(em: EntityManager, project: Project, args: SegmentListArgs): Promise<Segment[]> {
     const where: FilterQuery<Segment>[] = [{ project }];
     const term = args.search?.trim();
-    if (term) where.push({ name: { $ilike: `%${escapeLike(term)}%` } });
+    if (term) where.push({ name: containsText(term) });
     return em.find(
       Segment,
       { $and: where },
@@ -123,8 +124,7 @@ export class SegmentService {
       const project = await tx.findOneOrFail(Project, segment.project.id);
       const rules = (await this.ruleTrees(tx, [segment.id])).get(segment.id) ?? [];
       this.audit.record(tx, p, {
-        organisationId: project.organisation.id,
-        projectId: project.id,
+        ...auditScope(project),
         type: AuditObjectType.SEGMENT,
         objectId: segment.id,
         objectUuid: segment.uuid,
@@ -163,49 +163,12 @@ export class SegmentService {
     return batch.result.then((trees) => trees.get(segment.id) ?? []);
   }
 
-  /**
-   * The rule trees of some segments, with one query for all their rules (however deeply
-   * nested) and one for all their conditions.
-   */
-  async ruleTrees(
+  /** The rule trees of some segments (see `loadRuleTrees`). */
+  ruleTrees(
     em: EntityManager,
     segmentIds: readonly number[],
   ): Promise<Map<number, SegmentRuleNode[]>> {
-    const trees = new Map<number, SegmentRuleNode[]>();
-    if (segmentIds.length === 0) return trees;
-    const rows: EntityDictionary<SegmentRule>[] = await em.getConnection().execute(
-      `with recursive tree as (
-           select r.* from segment_rules r where r.segment_id in (?)
-           union all
-           select c.* from segment_rules c join tree t on c.parent_rule_id = t.id
-         ) select * from tree`,
-      [[...segmentIds]],
-      'all',
-      em.getTransactionContext(),
-    );
-    const rules = rows.map((row) => em.map(SegmentRule, row));
-    const conditions = rules.length
-      ? await em.find(
-          SegmentCondition,
-          { rule: { $in: rules.map((r) => r.id) } },
-          { orderBy: { position: 'asc', id: 'asc' } },
-        )
-      : [];
-    const byPosition = (a: SegmentRule, b: SegmentRule) => a.position - b.position || a.id - b.id;
-    const children = groupBy(
-      rules.filter((r) => r.parentRule).sort(byPosition),
-      (r) => r.parentRule!.id,
-    );
-    const conditionsOf = groupBy(conditions, (c) => c.rule.id);
-    const toNode = (rule: SegmentRule): SegmentRuleNode =>
-      Object.assign(new SegmentRuleNode(), {
-        type: rule.type,
-        conditions: conditionsOf.get(rule.id) ?? [],
-        rules: (children.get(rule.id) ?? []).map(toNode),
-      });
-    const topLevel = groupBy(rules.filter((r) => r.segment).sort(byPosition), (r) => r.segment!.id);
-    for (const id of segmentIds) trees.set(id, (topLevel.get(id) ?? []).map(toNode));
-    return trees;
+    return loadRuleTrees(em, segmentIds);
   }
 
   /**
@@ -267,8 +230,7 @@ export class SegmentService {
     },
   ): void {
     this.audit.record(tx, p, {
-      organisationId: project.organisation.id,
-      projectId: project.id,
+      ...auditScope(project),
       type: AuditObjectType.SEGMENT,
       objectId: segment.id,
       objectUuid: segment.uuid,
@@ -278,6 +240,51 @@ export class SegmentService {
       after: { ...snapshot(segment), rules: data.rules.map(plainRule) },
     });
   }
+}
+
+/**
+ * The rule trees of some segments, with one query for all their rules (however deeply
+ * nested) and one for all their conditions.
+ */
+export async function loadRuleTrees(
+  em: EntityManager,
+  segmentIds: readonly number[],
+): Promise<Map<number, SegmentRuleNode[]>> {
+  const trees = new Map<number, SegmentRuleNode[]>();
+  if (segmentIds.length === 0) return trees;
+  const rows: EntityDictionary<SegmentRule>[] = await em.getConnection().execute(
+    `with recursive tree as (
+         select r.* from segment_rules r where r.segment_id in (?)
+         union all
+         select c.* from segment_rules c join tree t on c.parent_rule_id = t.id
+       ) select * from tree`,
+    [[...segmentIds]],
+    'all',
+    em.getTransactionContext(),
+  );
+  const rules = rows.map((row) => em.map(SegmentRule, row));
+  const conditions = rules.length
+    ? await em.find(
+        SegmentCondition,
+        { rule: { $in: rules.map((r) => r.id) } },
+        { orderBy: { position: 'asc', id: 'asc' } },
+      )
+    : [];
+  const byPosition = (a: SegmentRule, b: SegmentRule) => a.position - b.position || a.id - b.id;
+  const children = groupBy(
+    rules.filter((r) => r.parentRule).sort(byPosition),
+    (r) => r.parentRule!.id,
+  );
+  const conditionsOf = groupBy(conditions, (c) => c.rule.id);
+  const toNode = (rule: SegmentRule): SegmentRuleNode =>
+    Object.assign(new SegmentRuleNode(), {
+      type: rule.type,
+      conditions: conditionsOf.get(rule.id) ?? [],
+      rules: (children.get(rule.id) ?? []).map(toNode),
+    });
+  const topLevel = groupBy(rules.filter((r) => r.segment).sort(byPosition), (r) => r.segment!.id);
+  for (const id of segmentIds) trees.set(id, (topLevel.get(id) ?? []).map(toNode));
+  return trees;
 }
 
 function snapshot(segment: Segment): Record<string, unknown> {
@@ -297,14 +304,4 @@ function plainRule(rule: RuleShape | SegmentRuleNode): PlainRule {
     }),
     rules: (rule.rules ?? []).map(plainRule),
   };
-}
-
-function groupBy<T>(items: readonly T[], key: (item: T) => number): Map<number, T[]> {
-  const map = new Map<number, T[]>();
-  for (const item of items) {
-    const list = map.get(key(item));
-    if (list) list.push(item);
-    else map.set(key(item), [item]);
-  }
-  return map;
 }

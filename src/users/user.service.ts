@@ -1,5 +1,6 @@
 import { type EntityManager, type FilterQuery, raw } from '@mikro-orm/core';
 import { ConflictError, ValidationError } from '../shared/errors';
+import { containsText } from '../shared/search';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, type PasswordHasher } from './password';
 import { User } from './user.entity';
 
@@ -28,11 +29,6 @@ export function checkPassword(password: string, field = 'password'): void {
   if (password.length > MAX_PASSWORD_LENGTH) {
     throw new ValidationError(field, `must be at most ${MAX_PASSWORD_LENGTH} characters`);
   }
-}
-
-/** Escapes LIKE wildcards so a search term matches literally. */
-export function escapeLike(term: string): string {
-  return term.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
 export class UserService {
@@ -68,9 +64,9 @@ export class UserService {
     const where: FilterQuery<User> = term
       ? {
           $or: [
-            { email: { $ilike: `%${escapeLike(term)}%` } },
-            { firstName: { $ilike: `%${escapeLike(term)}%` } },
-            { lastName: { $ilike: `%${escapeLike(term)}%` } },
+            { email: containsText(term) },
+            { firstName: containsText(term) },
+            { lastName: containsText(term) },
           ],
         }
       : {};
