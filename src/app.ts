@@ -18,10 +18,10 @@ import { buildFlagwardSchema } from './graphql/schema';
 import { healthRouter } from './http/health';
 import { principalMiddleware } from './http/principal.middleware';
 import { PermissionService } from './permissions/permission.service';
-import { analyticsRouter } from './rest/analytics.router';
-import { sdkCors } from './rest/cors';
+import { EnvironmentChanges } from './environments/changes';
 import { Realtime } from './rest/realtime';
-import { sdkRouter } from './rest/sdk.router';
+import { SdkCache } from './rest/sdk-cache';
+import { SdkApi } from './rest/sdk.router';
 import { createServices, type Services } from './services';
 import { createLogger, type Logger } from './shared/logger';
 import { UsageRecorder } from './usage/usage-recorder';
@@ -60,13 +60,22 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       const applied = await migrate(db.orm);
       if (applied.length) logger.info({ applied }, 'migrations applied');
     }
+    const changes = new EnvironmentChanges();
+    changes.attach(db.orm);
     const services = createServices(config, db.orm, logger);
     const usage = new UsageRecorder(db.orm, logger, config.usageFlushMs);
     const schema = await buildFlagwardSchema();
     const app = express();
     app.set('trust proxy', config.http.trustProxy);
     app.disable('x-powered-by');
-    const server: Server = createServer(app);
+    // The Flagsmith SDK endpoints answer on node:http, ahead of (and apart from) Express with
+    // its sessions, passport and Apollo; everything else goes on to Express.
+    const cache = new SdkCache(db.orm, changes, logger, { pollMs: config.sdkCachePollMs });
+    const realtime = new Realtime(cache, logger);
+    const sdk = new SdkApi({ orm: db.orm, cache, usage, realtime, logger });
+    const server: Server = createServer((req, res) => {
+      if (!sdk.handle(req, res)) app(req, res);
+    });
 
     app.use((req, res, next) => {
       req.requestId = randomUUID();
@@ -74,12 +83,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       next();
     });
     app.use(healthRouter(db.orm));
-    // The Flagsmith SDK shim: before and apart from sessions, passport and Apollo.
-    app.use('/api', sdkCors);
-    app.use('/api', analyticsRouter(db.orm, usage));
-    app.use('/api/v1', sdkRouter(db.orm, logger, usage));
-    const realtime = new Realtime(db.orm, logger);
-    app.use(realtime.router());
 
     const apollo = new ApolloServer<GraphQLContext>({
       schema,
@@ -170,6 +173,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         // The drain plugin stops the HTTP server and waits for in-flight requests.
         await apollo.stop();
         if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
+        await cache.close();
         await usage.close();
         await db.close();
       },

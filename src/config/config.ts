@@ -33,6 +33,7 @@ const envSchema = z.object({
   ARGON2_MEMORY_KIB: z.coerce.number().int().min(1024).default(19456),
   ARGON2_ITERATIONS: z.coerce.number().int().min(1).default(2),
   USAGE_FLUSH_SECONDS: z.coerce.number().positive().max(3600).default(10),
+  SDK_CACHE_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(300),
 });
 
 export interface Config {
@@ -49,6 +50,11 @@ export interface Config {
   readonly argon2: { readonly memoryCost: number; readonly timeCost: number };
   /** How often buffered SDK usage counts are written to the database. */
   readonly usageFlushMs: number;
+  /**
+   * How often the SDK cache compares what it holds with the database, which is how changes
+   * made by other processes reach it (this process's own changes arrive at once).
+   */
+  readonly sdkCachePollMs: number;
 }
 
 export class ConfigError extends Error {
@@ -88,6 +94,7 @@ export function loadConfig(env: Env): Config {
     restrictOrganisationCreateToSuperusers: e.RESTRICT_ORGANISATION_CREATE_TO_SUPERUSERS,
     argon2: { memoryCost: e.ARGON2_MEMORY_KIB, timeCost: e.ARGON2_ITERATIONS },
     usageFlushMs: Math.round(e.USAGE_FLUSH_SECONDS * 1000),
+    sdkCachePollMs: e.SDK_CACHE_POLL_MS,
   });
 }
 

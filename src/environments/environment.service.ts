@@ -18,6 +18,7 @@ import {
   type UpdateServerSideKeyInput,
 } from './environment.inputs';
 import { Environment } from './environment.entity';
+import { environmentsChanged } from './touch';
 import { SERVER_KEY_PREFIX, ServerSideKey } from './server-side-key.entity';
 
 const AUDITED = ['name', ...ENVIRONMENT_SETTING_KEYS] as const;
@@ -104,6 +105,7 @@ export class EnvironmentService {
         pick(env, AUDITED),
       );
       await tx.flush();
+      await environmentsChanged(tx, { environmentId: env.id });
       return env;
     });
   }
@@ -120,6 +122,7 @@ export class EnvironmentService {
         log: `Environment deleted: ${env.name}`,
         before: pick(env, AUDITED),
       });
+      await environmentsChanged(tx, { environmentId: env.id });
       tx.remove(env);
       await tx.flush();
     });
@@ -184,6 +187,7 @@ export class EnvironmentService {
         before,
       );
       await tx.flush();
+      await environmentsChanged(tx, { environmentId: env.id });
       return row;
     });
   }
@@ -206,6 +210,7 @@ export class EnvironmentService {
       });
       tx.remove(row);
       await tx.flush();
+      await environmentsChanged(tx, { environmentId: env.id });
     });
   }
 

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/core';
-import { touchEnvironments } from '../environments/touch';
+import { environmentsChanged, touchEnvironments } from '../environments/touch';
 import { AuditObjectType, type AuditService, ChangeType } from '../audit/audit.service';
 import type { Config } from '../config/config';
 import type { PermissionService } from '../permissions/permission.service';
@@ -108,6 +108,7 @@ export class OrganisationService {
         log: `Organisation deleted: ${org.name}`,
         before: snapshot(org),
       });
+      await environmentsChanged(tx, { organisationId: org.id });
       tx.remove(org);
       await tx.flush();
     });

@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { AuditObjectType, type AuditService, ChangeType, auditScope } from '../audit/audit.service';
-import { touchEnvironments } from '../environments/touch';
+import { environmentsChanged, touchEnvironments } from '../environments/touch';
 import { Organisation } from '../organisations/organisation.entity';
 import { GrantScope, PermissionGrant } from '../permissions/permission-grant.entity';
 import type { PermissionService } from '../permissions/permission.service';
@@ -105,6 +105,7 @@ export class ProjectService {
         log: `Project deleted: ${project.name}`,
         before: pick(project, AUDITED),
       });
+      await environmentsChanged(tx, { projectId: project.id });
       tx.remove(project);
       await tx.flush();
     });

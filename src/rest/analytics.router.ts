@@ -1,31 +1,10 @@
-import type { MikroORM } from '@mikro-orm/core';
-import express, {
-  type NextFunction,
-  type Request,
-  type RequestHandler,
-  type Response,
-  type Router,
-} from 'express';
-import type { ApiUsageKind } from '../usage/api-usage.entity';
 import type { UsageRecorder } from '../usage/usage-recorder';
-import { environmentKey, sdkEnvironmentOf } from './environment-key';
+import { readJson, send } from './http';
 import { pythonType } from './identify-request';
-
-const MAX_BODY = '1mb';
+import type { SdkHandler, SdkRoute } from './sdk.router';
 
 type FieldErrors = Record<string, unknown>;
 type Parsed<T> = { ok: true; value: T } | { ok: false; errors: FieldErrors };
-
-/**
- * Counts the request, under `kind`, for the environment `environmentKey()` resolved.
- * Put it after the key middleware: `router.post('/traits/', anyKey, countUsage(usage, ApiUsageKind.TRAITS), …)`.
- */
-export function countUsage(usage: UsageRecorder, kind: ApiUsageKind): RequestHandler {
-  return (req, _res, next) => {
-    usage.countRequest(sdkEnvironmentOf(req).environmentId, kind);
-    next();
-  };
-}
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -98,62 +77,28 @@ function analyticsHandler(
   usage: UsageRecorder,
   parse: (body: unknown) => Parsed<[string, number][]>,
   status: 200 | 204,
-): RequestHandler {
-  return (req, res) => {
-    const raw: unknown = req.body;
-    if (raw === undefined && req.get('content-type') && Number(req.get('content-length')) > 0) {
-      res
-        .status(415)
-        .json({ detail: `Unsupported media type "${req.get('content-type')}" in request.` });
-      return;
-    }
-    const parsed = parse(raw ?? {});
+): SdkHandler {
+  return async (call, { environmentId }) => {
+    const body = await readJson(call);
+    if (!body.ok) return;
+    const parsed = parse(body.value);
     if (!parsed.ok) {
-      res.status(400).json(parsed.errors);
+      send(call, 400, parsed.errors);
       return;
     }
-    const { environmentId } = sdkEnvironmentOf(req);
     for (const [name, count] of parsed.value) usage.countEvaluation(environmentId, name, count);
-    res.status(status).end();
+    send(call, status);
   };
-}
-
-function methodNotAllowed(req: Request, res: Response): void {
-  res.setHeader('Allow', 'POST, OPTIONS');
-  if (req.method === 'OPTIONS') res.status(200).end();
-  else res.status(405).json({ detail: `Method "${req.method}" not allowed.` });
 }
 
 /**
  * Flag analytics from the SDKs, counted into the usage recorder (never written per request):
- * `/v1/analytics/flags/` and `/v2/analytics/flags/` relative to where it is mounted (`/api`).
- * Unknown feature names are dropped when the counts are written.
+ * `/api/v1/analytics/flags/` and `/api/v2/analytics/flags/`. Unknown feature names are
+ * dropped when the counts are written.
  */
-export function analyticsRouter(orm: MikroORM, usage: UsageRecorder): Router {
-  const anyKey = environmentKey(orm);
-  const json = express.json({ limit: MAX_BODY, strict: false });
-  const keyUnlessOptions: RequestHandler = (req, res, next) =>
-    req.method === 'OPTIONS' ? next() : anyKey(req, res, next);
-  const router = express.Router({ strict: true, caseSensitive: true });
-  router
-    .route('/v1/analytics/flags/')
-    .post(anyKey, json, analyticsHandler(usage, parseV1, 200))
-    .all(keyUnlessOptions, methodNotAllowed);
-  router
-    .route('/v2/analytics/flags/')
-    .post(anyKey, json, analyticsHandler(usage, parseV2, 204))
-    .all(keyUnlessOptions, methodNotAllowed);
-  router.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
-    const e = (typeof err === 'object' && err !== null ? err : {}) as {
-      type?: unknown;
-      message?: unknown;
-    };
-    if (res.headersSent) next(err);
-    else if (e.type === 'entity.parse.failed')
-      res.status(400).json({ detail: `JSON parse error - ${String(e.message)}` });
-    else if (e.type === 'entity.too.large')
-      res.status(413).json({ detail: 'Request body is too large.' });
-    else next(err);
-  });
-  return router;
+export function analyticsRoutes(usage: UsageRecorder): [string, SdkRoute][] {
+  return [
+    ['/api/v1/analytics/flags/', { methods: { POST: analyticsHandler(usage, parseV1, 200) } }],
+    ['/api/v2/analytics/flags/', { methods: { POST: analyticsHandler(usage, parseV2, 204) } }],
+  ];
 }

@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import { header, type SdkCall, send } from './http';
 
 /** Request headers the Flagsmith SDKs send (sdk-rest-api.md §12). */
 const ALLOWED_HEADERS = [
@@ -8,29 +8,32 @@ const ALLOWED_HEADERS = [
   'Flagsmith-Application-Name',
   'Flagsmith-Application-Version',
 ];
+const KNOWN = new Set(ALLOWED_HEADERS.map((h) => h.toLowerCase()));
 
 /**
  * CORS for the SDK endpoints and the realtime stream, which browser SDKs call from any
- * origin: every response may be read cross-origin, preflights are answered here. Exposing
+ * origin: every response may be read cross-origin. Exposing
  * `X-Flagsmith-Document-Updated-At` lets the JS SDK skip refetches for SSE events it has
  * already seen (§11).
  */
-export const sdkCors: RequestHandler = (req, res, next) => {
-  res.setHeader('Access-Control-Allow-Origin', '*');
-  res.setHeader('Access-Control-Expose-Headers', 'X-Flagsmith-Document-Updated-At');
-  if (req.method !== 'OPTIONS' || !req.get('access-control-request-method')) {
-    next();
-    return;
-  }
-  const requested = (req.get('access-control-request-headers') ?? '')
+export const corsHeaders: readonly (readonly [string, string])[] = [
+  ['Access-Control-Allow-Origin', '*'],
+  ['Access-Control-Expose-Headers', 'X-Flagsmith-Document-Updated-At'],
+];
+
+/** Answers a CORS preflight (204) and returns true; false for any other request. */
+export function preflight(call: SdkCall): boolean {
+  if (call.method !== 'OPTIONS' || !header(call, 'access-control-request-method')) return false;
+  const requested = (header(call, 'access-control-request-headers') ?? '')
     .split(',')
     .map((h) => h.trim())
     .filter((h) => h !== '');
-  const known = new Set(ALLOWED_HEADERS.map((h) => h.toLowerCase()));
-  const extra = requested.filter((h) => !known.has(h.toLowerCase()));
-  res.setHeader('Access-Control-Allow-Methods', 'GET, POST, PUT, OPTIONS');
-  res.setHeader('Access-Control-Allow-Headers', [...ALLOWED_HEADERS, ...extra].join(', '));
-  res.setHeader('Access-Control-Max-Age', '86400');
-  res.setHeader('Vary', 'Access-Control-Request-Headers');
-  res.status(204).end();
-};
+  const extra = requested.filter((h) => !KNOWN.has(h.toLowerCase()));
+  send(call, 204, undefined, {
+    'Access-Control-Allow-Methods': 'GET, POST, PUT, OPTIONS',
+    'Access-Control-Allow-Headers': [...ALLOWED_HEADERS, ...extra].join(', '),
+    'Access-Control-Max-Age': '86400',
+    Vary: 'Access-Control-Request-Headers',
+  });
+  return true;
+}

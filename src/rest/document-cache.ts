@@ -8,7 +8,7 @@ import {
 } from '../engine';
 import { buildEnvironmentDocument, pythonIsoFormat } from '../environments/document.builder';
 import type { EnvironmentDocument } from '../environments/document.types';
-import type { KeyOrigin, SdkEnvironment } from './environment-key';
+import type { KeyOrigin } from './sdk-cache';
 import { type FlagObject, toFlagObjects } from './flags';
 
 /** What flag objects need of a feature beyond the document (sdk-rest-api.md §4). */
@@ -82,103 +82,82 @@ interface StateRow {
 }
 
 /**
- * Per-process cache of environment documents, keyed by environment id. Each request brings
- * the version read with its key (`SdkEnvironment.version`); a different version rebuilds.
- * Concurrent requests for the same version share one build.
+ * Reads one environment and prepares everything its SDK requests need: the document, its
+ * JSON, the evaluation context and the environment flags per key origin. `stamp` is the
+ * version and `updated_at` read before (the SDK cache's state for it).
  */
-export class DocumentCache {
-  private readonly entries = new Map<number, CachedEnvironment>();
-  private readonly building = new Map<
-    number,
-    { version: string; done: Promise<CachedEnvironment> }
-  >();
-
-  constructor(private readonly orm: MikroORM) {}
-
-  async get(sdk: SdkEnvironment): Promise<CachedEnvironment> {
-    const cached = this.entries.get(sdk.environmentId);
-    if (cached?.version === sdk.version) return cached;
-    const pending = this.building.get(sdk.environmentId);
-    if (pending?.version === sdk.version) return pending.done;
-    const done = this.build(sdk).finally(() => {
-      if (this.building.get(sdk.environmentId)?.done === done)
-        this.building.delete(sdk.environmentId);
-    });
-    this.building.set(sdk.environmentId, { version: sdk.version, done });
-    const entry = await done;
-    this.entries.set(sdk.environmentId, entry);
-    return entry;
-  }
-
-  private async build(sdk: SdkEnvironment): Promise<CachedEnvironment> {
-    const em = this.orm.em.fork();
-    const document = await buildEnvironmentDocument(em, sdk.environmentId);
-    const connection = em.getConnection();
-    const featureRows: FeatureRow[] = await connection.execute(
-      'select id, created_at, description, initial_value, default_enabled from features where project_id = ?',
-      [document.project.id],
-      'all',
-    );
-    const stateRows: StateRow[] = await connection.execute(
-      'select id, uuid, feature_segment_id, identity_id from feature_states where environment_id = ?',
-      [sdk.environmentId],
-      'all',
-    );
-    const features = new Map<number, FeatureInfo>(
-      featureRows.map((f) => [
-        f.id,
-        {
-          created_date: drfDate(new Date(f.created_at)),
-          description: f.description,
-          initial_value: f.initial_value,
-          default_enabled: f.default_enabled,
-        },
-      ]),
-    );
-    const states = new Map<string, StateInfo>(
-      stateRows.map((s) => [
-        s.uuid,
-        { id: s.id, featureSegmentId: s.feature_segment_id, identityId: s.identity_id },
-      ]),
-    );
-    const identityOverrides = new Map<string, IdentityOverrideInfo>(
-      document.identity_overrides.map((o) => [
-        o.identifier,
-        {
-          identityId: o.django_id,
-          states: new Map(o.identity_features.map((s) => [s.feature.id, s.featurestate_uuid])),
-        },
-      ]),
-    );
-
-    const { context, segmentsWithoutIdentityOverrides } = tagContext(document);
-    const partial = {
-      version: sdk.version,
-      updatedAt: sdk.updatedAt,
-      updatedAtHeader: unixSeconds(sdk.updatedAt),
-      document,
-      documentJson: JSON.stringify(document),
-      context,
-      segmentsWithoutIdentityOverrides,
-      features,
-      states,
-      identityOverrides,
-    };
-    // Environment flags: defaults only, no segments, no identity.
-    const result = evaluate({ environment: context.environment, features: context.features });
-    const environmentFlags = {
-      CLIENT: toFlagObjects(partial, result, { clientKey: true }),
-      SERVER: toFlagObjects(partial, result, { clientKey: false }),
-    };
-    return {
-      ...partial,
-      environmentFlags,
-      environmentFlagsJson: {
-        CLIENT: JSON.stringify(environmentFlags.CLIENT),
-        SERVER: JSON.stringify(environmentFlags.SERVER),
+export async function buildCachedEnvironment(
+  orm: MikroORM,
+  environmentId: number,
+  stamp: { readonly version: string; readonly updatedAt: Date },
+): Promise<CachedEnvironment> {
+  const em = orm.em.fork();
+  const document = await buildEnvironmentDocument(em, environmentId);
+  const connection = em.getConnection();
+  const featureRows: FeatureRow[] = await connection.execute(
+    'select id, created_at, description, initial_value, default_enabled from features where project_id = ?',
+    [document.project.id],
+    'all',
+  );
+  const stateRows: StateRow[] = await connection.execute(
+    'select id, uuid, feature_segment_id, identity_id from feature_states where environment_id = ?',
+    [environmentId],
+    'all',
+  );
+  const features = new Map<number, FeatureInfo>(
+    featureRows.map((f) => [
+      f.id,
+      {
+        created_date: drfDate(new Date(f.created_at)),
+        description: f.description,
+        initial_value: f.initial_value,
+        default_enabled: f.default_enabled,
       },
-    };
-  }
+    ]),
+  );
+  const states = new Map<string, StateInfo>(
+    stateRows.map((s) => [
+      s.uuid,
+      { id: s.id, featureSegmentId: s.feature_segment_id, identityId: s.identity_id },
+    ]),
+  );
+  const identityOverrides = new Map<string, IdentityOverrideInfo>(
+    document.identity_overrides.map((o) => [
+      o.identifier,
+      {
+        identityId: o.django_id,
+        states: new Map(o.identity_features.map((s) => [s.feature.id, s.featurestate_uuid])),
+      },
+    ]),
+  );
+
+  const { context, segmentsWithoutIdentityOverrides } = tagContext(document);
+  const partial = {
+    version: stamp.version,
+    updatedAt: stamp.updatedAt,
+    updatedAtHeader: unixSeconds(stamp.updatedAt),
+    document,
+    documentJson: JSON.stringify(document),
+    context,
+    segmentsWithoutIdentityOverrides,
+    features,
+    states,
+    identityOverrides,
+  };
+  // Environment flags: defaults only, no segments, no identity.
+  const result = evaluate({ environment: context.environment, features: context.features });
+  const environmentFlags = {
+    CLIENT: toFlagObjects(partial, result, { clientKey: true }),
+    SERVER: toFlagObjects(partial, result, { clientKey: false }),
+  };
+  return {
+    ...partial,
+    environmentFlags,
+    environmentFlagsJson: {
+      CLIENT: JSON.stringify(environmentFlags.CLIENT),
+      SERVER: JSON.stringify(environmentFlags.SERVER),
+    },
+  };
 }
 
 /**

@@ -1,66 +1,54 @@
-import type { MikroORM } from '@mikro-orm/core';
-import express, { type Request, type Response, type Router } from 'express';
+import type { ServerResponse } from 'node:http';
 import type { Logger } from '../shared/logger';
-import { sdkCors } from './cors';
+import { type SdkCall, send } from './http';
+import type { SdkCache } from './sdk-cache';
 
 /**
  * Flagsmith's realtime stream (sdk-rest-api.md §11): `GET sse/environments/<client key>/stream`
  * sends `event: environment_updated` with `{"updated_at": <unix seconds>}` whenever the
- * environment's `updated_at` changes. One poller per process reads the stamps of the
- * environments someone listens to, so changes made by any process are seen.
+ * environment's `updated_at` changes. It follows the SDK cache: a change committed here is
+ * announced at once, one made by another process when the cache's poll sees it.
  */
 
 export interface RealtimeOptions {
-  /** How often the stamps are read while anyone listens (default 300 ms). */
-  readonly pollMs?: number;
   /** How often a comment keeps idle streams open (default 15 s). */
   readonly keepAliveMs?: number;
 }
 
-interface Subscriber {
-  readonly res: Response;
-}
-
 interface Watched {
-  readonly subscribers: Set<Subscriber>;
-  /** Last stamp seen, in milliseconds. */
+  readonly subscribers: Set<ServerResponse>;
+  /** Last stamp sent, in milliseconds. */
   updatedAt: number;
+  /** A stamp read is under way; `again` asks for one more after it. */
+  reading: boolean;
+  again: boolean;
 }
 
-const BY_KEY = 'select id, updated_at from environments where api_key = ?';
-const STAMPS = 'select id, updated_at from environments where id = any(?::int[])';
-const MAX_KEY_LENGTH = 100;
 const RETRY_MS = 15_000;
+const MAX_KEY_LENGTH = 100;
+/** After a failed stamp read (database unreachable), how soon to read again. */
+const RETRY_READ_MS = 1_000;
 
 const event = (updatedAtMs: number): string =>
   `event: environment_updated\ndata: ${JSON.stringify({ updated_at: updatedAtMs / 1000 })}\n\n`;
 
 export class Realtime {
   private readonly watched = new Map<number, Watched>();
-  private readonly pollMs: number;
   private readonly keepAliveMs: number;
-  private timer: NodeJS.Timeout | undefined;
-  private polling: Promise<void> | undefined;
-  private lastKeepAlive = 0;
+  private readonly unsubscribe: () => void;
+  private keepAlive: NodeJS.Timeout | undefined;
+  private readonly reads = new Set<Promise<void>>();
   private closed = false;
 
   constructor(
-    private readonly orm: MikroORM,
+    private readonly cache: SdkCache,
     private readonly logger: Logger,
     options: RealtimeOptions = {},
   ) {
-    this.pollMs = options.pollMs ?? 300;
     this.keepAliveMs = options.keepAliveMs ?? 15_000;
-  }
-
-  /** The stream route, mounted at the server root (the SDKs' `eventSourceUrl`). */
-  router(): Router {
-    const router = express.Router({ strict: true, caseSensitive: true });
-    router.use('/sse/', sdkCors);
-    router.get('/sse/environments/:key/stream', (req, res, next) => {
-      this.connect(req, res).catch(next);
+    this.unsubscribe = cache.onChange((ids) => {
+      for (const id of ids) if (this.watched.has(id)) this.refresh(id);
     });
-    return router;
   }
 
   /** Number of open streams (for tests and metrics). */
@@ -70,31 +58,38 @@ export class Realtime {
     return n;
   }
 
-  /** Ends every stream and stops polling; later connections are refused. */
+  /** Ends every stream; later connections are refused. */
   async close(): Promise<void> {
     this.closed = true;
-    this.stop();
-    for (const w of this.watched.values()) for (const s of w.subscribers) s.res.end();
+    this.unsubscribe();
+    clearInterval(this.keepAlive);
+    for (const w of this.watched.values()) for (const res of w.subscribers) res.end();
     this.watched.clear();
-    await this.polling;
+    await Promise.all(this.reads);
   }
 
-  private async connect(req: Request, res: Response): Promise<void> {
-    const key = String(req.params.key);
-    const rows: { id: number; updated_at: Date | string }[] =
-      key.length > MAX_KEY_LENGTH
-        ? []
-        : await this.orm.em.getConnection().execute(BY_KEY, [key], 'all');
-    const row = rows[0];
-    if (!row) {
-      res.status(404).json({ detail: 'Not found.' });
+  /** Opens a stream for the environment with this client key (404 for any other key). */
+  async connect(call: SdkCall, key: string): Promise<void> {
+    if (call.method !== 'GET') {
+      send(call, 405, { detail: `Method "${call.method}" not allowed.` }, { Allow: 'GET' });
       return;
     }
+    const check =
+      key.length > MAX_KEY_LENGTH || key.startsWith('ser.')
+        ? undefined
+        : await this.cache.authenticate(key);
+    const environmentId = check?.ok ? check.environment.environmentId : undefined;
+    const stamp = environmentId === undefined ? undefined : await this.cache.stamp(environmentId);
+    if (environmentId === undefined || stamp === undefined) {
+      send(call, 404, { detail: 'Not found.' });
+      return;
+    }
+    const { res } = call;
     if (this.closed || res.destroyed) {
-      res.status(503).json({ detail: 'Service unavailable.' });
+      send(call, 503, { detail: 'Service unavailable.' });
       return;
     }
-    const updatedAt = new Date(row.updated_at).getTime();
+    const updatedAt = stamp.getTime();
     res.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-cache, no-transform',
@@ -105,69 +100,65 @@ export class Realtime {
     // The current stamp at once, as Flagsmith's SSE service did; later ones on change.
     res.write(`retry: ${RETRY_MS}\n${event(updatedAt)}`);
 
-    let watched = this.watched.get(row.id);
+    let watched = this.watched.get(environmentId);
     if (!watched) {
-      watched = { subscribers: new Set(), updatedAt };
-      this.watched.set(row.id, watched);
+      watched = { subscribers: new Set(), updatedAt, reading: false, again: false };
+      this.watched.set(environmentId, watched);
     }
-    const subscriber: Subscriber = { res };
-    watched.subscribers.add(subscriber);
-    res.on('close', () => this.unsubscribe(row.id, subscriber));
-    this.start();
+    watched.subscribers.add(res);
+    res.on('close', () => this.leave(environmentId, res));
+    this.keepAlive ??= setInterval(() => {
+      for (const w of this.watched.values()) for (const s of w.subscribers) s.write(': \n\n');
+    }, this.keepAliveMs).unref();
   }
 
-  private unsubscribe(environmentId: number, subscriber: Subscriber): void {
+  private leave(environmentId: number, res: ServerResponse): void {
     const watched = this.watched.get(environmentId);
     if (!watched) return;
-    watched.subscribers.delete(subscriber);
+    watched.subscribers.delete(res);
     if (watched.subscribers.size === 0) this.watched.delete(environmentId);
-    if (this.watched.size === 0) this.stop();
+    if (this.watched.size === 0) {
+      clearInterval(this.keepAlive);
+      this.keepAlive = undefined;
+    }
   }
 
-  private start(): void {
-    if (this.timer || this.polling || this.closed) return;
-    this.lastKeepAlive = Date.now();
-    this.schedule();
-  }
-
-  private stop(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-  }
-
-  private schedule(): void {
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.polling = this.poll().finally(() => {
-        this.polling = undefined;
-        if (this.watched.size > 0 && !this.closed) this.schedule();
+  /** Reads the environment's stamp again and tells its streams when it moved. */
+  private refresh(environmentId: number): void {
+    const watched = this.watched.get(environmentId);
+    if (!watched || this.closed) return;
+    if (watched.reading) {
+      watched.again = true;
+      return;
+    }
+    watched.reading = true;
+    const read = this.cache
+      .stamp(environmentId)
+      .then((stamp) => {
+        if (stamp === undefined) {
+          // The environment is gone: so are its streams.
+          for (const res of watched.subscribers) res.end();
+          return;
+        }
+        const ms = stamp.getTime();
+        if (ms === watched.updatedAt) return;
+        watched.updatedAt = ms;
+        const message = event(ms);
+        for (const res of watched.subscribers) res.write(message);
+      })
+      .catch((err: unknown) => {
+        if (this.closed) return;
+        this.logger.warn({ err, environmentId }, 'realtime stamp read failed; retrying');
+        setTimeout(() => this.refresh(environmentId), RETRY_READ_MS).unref();
+      })
+      .finally(() => {
+        this.reads.delete(read);
+        watched.reading = false;
+        if (watched.again) {
+          watched.again = false;
+          this.refresh(environmentId);
+        }
       });
-    }, this.pollMs);
-    this.timer.unref();
-  }
-
-  private async poll(): Promise<void> {
-    const ids = [...this.watched.keys()];
-    if (ids.length === 0) return;
-    try {
-      const rows: { id: number; updated_at: Date | string }[] = await this.orm.em
-        .getConnection()
-        .execute(STAMPS, [`{${ids.join(',')}}`], 'all');
-      for (const row of rows) {
-        const watched = this.watched.get(row.id);
-        const stamp = new Date(row.updated_at).getTime();
-        if (!watched || stamp === watched.updatedAt) continue;
-        watched.updatedAt = stamp;
-        const message = event(stamp);
-        for (const s of watched.subscribers) s.res.write(message);
-      }
-    } catch (err) {
-      if (!this.closed) this.logger.warn({ err }, 'realtime poll failed');
-    }
-    const now = Date.now();
-    if (now - this.lastKeepAlive >= this.keepAliveMs) {
-      this.lastKeepAlive = now;
-      for (const w of this.watched.values()) for (const s of w.subscribers) s.res.write(': \n\n');
-    }
+    this.reads.add(read);
   }
 }

@@ -5,11 +5,11 @@ import {
   UniqueConstraintViolationException,
 } from '@mikro-orm/core';
 import { evaluate, type EvaluationResult, type TraitValue } from '../engine';
-import { Identity, Trait } from '../identities/identity.entity';
+import { Identity, Trait, type TraitValueType } from '../identities/identity.entity';
 import { traitColumns, traitValueOf, type TypedTraitValue } from '../identities/trait-value';
 import { sha256Hex } from '../shared/ids';
 import type { CachedEnvironment } from './document-cache';
-import type { KeyOrigin } from './environment-key';
+import type { KeyOrigin } from './sdk-cache';
 import { type FlagObject, toFlagObjects } from './flags';
 import { type IdentifyRequest, type TraitRequest, traitValueText } from './identify-request';
 
@@ -33,7 +33,30 @@ interface Evaluated {
   readonly result: EvaluationResult;
 }
 
-const stored = (row: Trait): TraitObject => ({
+/** A stored trait as the SDK endpoints read it (an entity, or a row of `READ_IDENTITY`). */
+type StoredTrait = Pick<
+  Trait,
+  'id' | 'key' | 'valueType' | 'stringValue' | 'integerValue' | 'booleanValue' | 'floatValue'
+>;
+
+interface IdentityRow {
+  readonly identity_id: number;
+  readonly id: number | null;
+  readonly key: string | null;
+  readonly value_type: TraitValueType | null;
+  readonly string_value: string | null;
+  readonly integer_value: string | null;
+  readonly boolean_value: boolean | null;
+  readonly float_value: number | null;
+}
+
+/** An identity and its traits in one round trip (no traits: one row of nulls). */
+const READ_IDENTITY = `select i.id as identity_id, t.id, t.key, t.value_type, t.string_value,
+  t.integer_value::text as integer_value, t.boolean_value, t.float_value
+  from identities i left join traits t on t.identity_id = i.id
+  where i.environment_id = ? and i.identifier = ? order by t.id`;
+
+const stored = (row: StoredTrait): TraitObject => ({
   id: row.id,
   trait_key: row.key,
   trait_value: traitValueOf(row).value,
@@ -61,7 +84,7 @@ function overlay(base: readonly TraitObject[], extra: readonly TraitObject[]): T
 }
 
 /** Whether a stored trait already holds this value (same type, same column). */
-function holds(row: Trait, value: TypedTraitValue): boolean {
+function holds(row: StoredTrait, value: TypedTraitValue): boolean {
   const c = traitColumns(value);
   return (
     c.valueType === row.valueType &&
@@ -109,21 +132,20 @@ export class SdkIdentities {
       );
       evaluated = this.evaluate(entry, identifier, undefined, list, false);
     } else if (request.transient) {
-      const em = this.orm.em.fork();
-      const identity = await em.findOne(Identity, {
-        environment: document.id,
-        identifier: request.identifier,
-      });
-      const rows = identity ? await em.find(Trait, { identity }, { orderBy: { id: 'asc' } }) : [];
+      const found = await this.read(document.id, request.identifier);
       const list = overlay(
-        rows.map(stored),
+        (found?.traits ?? []).map(stored),
         given.map((t) => unsaved(t, true)),
       );
-      evaluated = this.evaluate(entry, request.identifier, identity, list, identity !== null);
+      evaluated = this.evaluate(entry, request.identifier, found?.identityId, list, found !== null);
     } else {
       const persist = document.project.organisation.persist_trait_data;
       const writes = persist ? traits.filter((t) => !t.transient) : [];
-      const { identity, rows } = await this.store(document.id, request.identifier, writes);
+      const { identityId, traits: rows } = await this.store(
+        document.id,
+        request.identifier,
+        writes,
+      );
       // Traits not stored still count for this evaluation (request wins on a clash).
       const extra = persist
         ? given.filter((t) => t.transient).map((t) => unsaved(t, true))
@@ -135,7 +157,7 @@ export class SdkIdentities {
         rows.map(stored).filter((t) => !dropped.has(t.trait_key)),
         extra,
       );
-      evaluated = this.evaluate(entry, request.identifier, identity, list, true);
+      evaluated = this.evaluate(entry, request.identifier, identityId, list, true);
     }
     return this.respond(entry, origin, evaluated);
   }
@@ -154,8 +176,8 @@ export class SdkIdentities {
     if (transient) {
       evaluated = this.evaluate(entry, identifier, null, [], false);
     } else {
-      const { identity, rows } = await this.store(entry.document.id, identifier, []);
-      evaluated = this.evaluate(entry, identifier, identity, rows.map(stored), true);
+      const { identityId, traits } = await this.store(entry.document.id, identifier, []);
+      evaluated = this.evaluate(entry, identifier, identityId, traits.map(stored), true);
     }
     return this.respond(entry, origin, evaluated);
   }
@@ -179,13 +201,13 @@ export class SdkIdentities {
   private evaluate(
     entry: CachedEnvironment,
     identifier: string,
-    identity: Identity | null | undefined,
+    identityId: number | null | undefined,
     traits: readonly TraitObject[],
     withOverrides: boolean,
   ): Evaluated {
     const key =
-      identity && !entry.document.use_identity_composite_key_for_hashing
-        ? String(identity.id)
+      identityId != null && !entry.document.use_identity_composite_key_for_hashing
+        ? String(identityId)
         : undefined;
     const traitMap = Object.fromEntries(
       traits.map((t): [string, TraitValue] => [t.trait_key, t.trait_value]),
@@ -198,6 +220,32 @@ export class SdkIdentities {
     return { identifier, traits, result };
   }
 
+  /** The stored identity and its traits, by id; null when there is no such identity. */
+  private async read(
+    environmentId: number,
+    identifier: string,
+  ): Promise<{ identityId: number; traits: StoredTrait[] } | null> {
+    const rows: IdentityRow[] = await this.orm.em
+      .getConnection()
+      .execute(READ_IDENTITY, [environmentId, identifier], 'all');
+    const first = rows[0];
+    if (!first) return null;
+    const traits: StoredTrait[] = [];
+    for (const r of rows) {
+      if (r.id === null || r.key === null || r.value_type === null) continue;
+      traits.push({
+        id: r.id,
+        key: r.key,
+        valueType: r.value_type,
+        stringValue: r.string_value,
+        integerValue: r.integer_value,
+        booleanValue: r.boolean_value,
+        floatValue: r.float_value,
+      });
+    }
+    return { identityId: first.identity_id, traits };
+  }
+
   /**
    * Fetches or creates the identity and applies trait writes (null deletes), in one
    * transaction and only when something changes. Returns the stored traits afterwards.
@@ -206,17 +254,15 @@ export class SdkIdentities {
     environmentId: number,
     identifier: string,
     writes: readonly TraitRequest[],
-  ): Promise<{ identity: Identity; rows: Trait[] }> {
-    const em = this.orm.em.fork();
-    const identity = await em.findOne(Identity, { environment: environmentId, identifier });
-    if (identity) {
-      const rows = await em.find(Trait, { identity }, { orderBy: { id: 'asc' } });
-      const byKey = new Map(rows.map((r) => [r.key, r]));
+  ): Promise<{ identityId: number; traits: readonly StoredTrait[] }> {
+    const found = await this.read(environmentId, identifier);
+    if (found) {
+      const byKey = new Map(found.traits.map((r) => [r.key, r]));
       const changes = writes.some((w) => {
         const row = byKey.get(w.key);
         return w.value === null ? row !== undefined : !row || !holds(row, w.value);
       });
-      if (!changes) return { identity, rows };
+      if (!changes) return found;
     }
     try {
       return await this.write(environmentId, identifier, writes);
@@ -228,14 +274,15 @@ export class SdkIdentities {
     }
   }
 
-  private write(
+  private async write(
     environmentId: number,
     identifier: string,
     writes: readonly TraitRequest[],
-  ): Promise<{ identity: Identity; rows: Trait[] }> {
-    return this.orm.em
+  ): Promise<{ identityId: number; traits: readonly StoredTrait[] }> {
+    const { identity, rows } = await this.orm.em
       .fork()
       .transactional((tx) => writeTraits(tx, environmentId, identifier, writes));
+    return { identityId: identity.id, traits: rows };
   }
 }
 

@@ -1,190 +1,220 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { MikroORM } from '@mikro-orm/core';
-import express, {
-  type NextFunction,
-  type Request,
-  type RequestHandler,
-  type Response,
-  type Router,
-} from 'express';
 import type { Logger } from '../shared/logger';
 import { ApiUsageKind } from '../usage/api-usage.entity';
 import type { UsageRecorder } from '../usage/usage-recorder';
-import { countUsage } from './analytics.router';
-import { DocumentCache } from './document-cache';
-import { environmentKey, sdkEnvironmentOf } from './environment-key';
+import { analyticsRoutes } from './analytics.router';
+import { corsHeaders, preflight } from './cors';
+import { type SdkCall, queryParam, readJson, RequestAborted, send } from './http';
 import { parseIdentifyRequest } from './identify-request';
+import type { Realtime } from './realtime';
+import { type SdkCache, type SdkEnvironment } from './sdk-cache';
 import { SdkIdentities } from './sdk-identities';
-import { traitsRouter } from './traits.router';
+import { traitsRoutes } from './traits.router';
 
-/** Largest JSON body the SDK endpoints accept. */
-const MAX_BODY = '1mb';
+/** An SDK endpoint's work for one method, after the environment key has been resolved. */
+export type SdkHandler = (call: SdkCall, environment: SdkEnvironment) => Promise<void>;
+
+export interface SdkRoute {
+  readonly methods: Readonly<Partial<Record<'GET' | 'POST' | 'PUT', SdkHandler>>>;
+  /** Only server-side keys (`ser.…`) are accepted. */
+  readonly serverOnly?: boolean;
+  /** The usage kind a request with a valid key counts as. */
+  readonly usage?: ApiUsageKind;
+}
+
+export interface SdkApiDeps {
+  readonly orm: MikroORM;
+  readonly cache: SdkCache;
+  readonly usage: UsageRecorder;
+  readonly realtime: Realtime;
+  readonly logger: Logger;
+}
+
 const UPDATED_AT = 'X-Flagsmith-Document-Updated-At';
 const FEATURE_NOT_FOUND = { detail: 'Given feature not found' } as const;
+const STREAM = /^\/sse\/environments\/([^/]+)\/stream$/;
 
-/** The last value of a query parameter (Django's `QueryDict.get`), or undefined. */
-function queryParam(req: Request, name: string): string | undefined {
-  const value: unknown = req.query[name];
-  if (typeof value === 'string') return value;
-  if (Array.isArray(value)) {
-    const last: unknown = value[value.length - 1];
-    return typeof last === 'string' ? last : undefined;
+/**
+ * The Flagsmith SDK endpoints (shared/spec/sdk-rest-api.md) on plain `node:http`, in front
+ * of the Express app: `handle` answers the paths it owns and returns false for every other
+ * request. Requests here pass no session, passport or GraphQL middleware; flags and
+ * documents come from the in-memory `SdkCache`.
+ */
+export class SdkApi {
+  private readonly routes: ReadonlyMap<string, SdkRoute>;
+
+  constructor(private readonly deps: SdkApiDeps) {
+    const { orm, cache, usage } = deps;
+    const identities = new SdkIdentities(orm);
+    this.routes = new Map<string, SdkRoute>([
+      ['/api/v1/flags/', { methods: { GET: flags(cache) }, usage: ApiUsageKind.FLAGS }],
+      [
+        '/api/v1/identities/',
+        {
+          methods: {
+            GET: getIdentity(cache, identities),
+            POST: identify(cache, identities),
+          },
+          usage: ApiUsageKind.IDENTITIES,
+        },
+      ],
+      ...['/api/v1/environment-document/', '/api/v1/environment-document'].map(
+        (path): [string, SdkRoute] => [
+          path,
+          {
+            methods: { GET: environmentDocument(cache) },
+            serverOnly: true,
+            usage: ApiUsageKind.ENVIRONMENT_DOCUMENT,
+          },
+        ],
+      ),
+      ...traitsRoutes(orm, cache),
+      ...analyticsRoutes(usage),
+    ]);
   }
-  return undefined;
-}
 
-function sendJson(res: Response, body: string): void {
-  res.type('application/json').send(body);
-}
+  /** Answers the request if it is for an SDK endpoint; false hands it on. */
+  handle(req: IncomingMessage, res: ServerResponse): boolean {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const route = this.routes.get(path);
+    const stream = route ? null : STREAM.exec(path);
+    if (!route && !stream) return false;
 
-/** DRF's answer to a method the view does not have (after authentication, as DRF does). */
-function methodNotAllowed(allowed: readonly string[]): RequestHandler {
-  return (req, res) => {
-    res.setHeader('Allow', [...allowed, 'OPTIONS'].join(', '));
-    if (req.method === 'OPTIONS') {
-      res.status(200).end();
+    const call: SdkCall = {
+      req,
+      res,
+      method: req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET'),
+      path,
+      query: new URLSearchParams(q === -1 ? '' : url.slice(q + 1)),
+      requestId: randomUUID(),
+    };
+    res.setHeader('X-Request-Id', call.requestId);
+    for (const [name, value] of corsHeaders) res.setHeader(name, value);
+    if (preflight(call)) return true;
+
+    const work = route ? this.dispatch(call, route) : this.stream(call, stream![1]!);
+    work.catch((err: unknown) => this.fail(call, err));
+    return true;
+  }
+
+  private async dispatch(call: SdkCall, route: SdkRoute): Promise<void> {
+    const handler = route.methods[call.method as keyof SdkRoute['methods']];
+    const allow = [...Object.keys(route.methods), 'OPTIONS'].join(', ');
+    if (call.method === 'OPTIONS') {
+      send(call, 200, undefined, { Allow: allow });
       return;
     }
-    res.status(405).json({ detail: `Method "${req.method}" not allowed.` });
+    // DRF authenticates before it looks at the method.
+    const key = call.req.headers['x-environment-key'];
+    const check = await this.deps.cache.authenticate(
+      (Array.isArray(key) ? key[key.length - 1] : key) ?? '',
+      route.serverOnly,
+    );
+    if (!check.ok) {
+      send(call, 403, { detail: check.detail });
+      return;
+    }
+    if (!handler) {
+      send(call, 405, { detail: `Method "${call.method}" not allowed.` }, { Allow: allow });
+      return;
+    }
+    if (route.usage) this.deps.usage.countRequest(check.environment.environmentId, route.usage);
+    await handler(call, check.environment);
+  }
+
+  private async stream(call: SdkCall, encodedKey: string): Promise<void> {
+    let key: string;
+    try {
+      key = decodeURIComponent(encodedKey);
+    } catch {
+      send(call, 404, { detail: 'Not found.' });
+      return;
+    }
+    await this.deps.realtime.connect(call, key);
+  }
+
+  private fail(call: SdkCall, err: unknown): void {
+    if (err instanceof RequestAborted || call.res.destroyed) return;
+    this.deps.logger.error(
+      { err, requestId: call.requestId, path: call.path },
+      'SDK request failed',
+    );
+    if (call.res.headersSent) call.res.destroy();
+    else send(call, 500, { detail: 'Internal server error', requestId: call.requestId });
+  }
+}
+
+function flags(cache: SdkCache): SdkHandler {
+  return async (call, { environmentId, origin }) => {
+    const entry = await cache.environment(environmentId);
+    const feature = queryParam(call, 'feature');
+    if (feature !== undefined) {
+      const name = feature.toLowerCase();
+      const flag = entry.environmentFlags[origin].find(
+        (f) => f.feature.name.toLowerCase() === name,
+      );
+      send(call, flag ? 200 : 404, flag ?? FEATURE_NOT_FOUND);
+      return;
+    }
+    send(call, 200, entry.environmentFlagsJson[origin], { [UPDATED_AT]: entry.updatedAtHeader });
   };
 }
 
-/** Lets OPTIONS through without a key; every other method must present one. */
-function unlessOptions(handler: RequestHandler): RequestHandler {
-  return (req, res, next) => (req.method === 'OPTIONS' ? next() : handler(req, res, next));
+function getIdentity(cache: SdkCache, identities: SdkIdentities): SdkHandler {
+  return async (call, { environmentId, origin }) => {
+    const identifier = queryParam(call, 'identifier');
+    if (!identifier) {
+      // Flagsmith answers 200 here (a TODO in Core asks whether 400 would break clients).
+      send(call, 200, { detail: 'Missing identifier' });
+      return;
+    }
+    const entry = await cache.environment(environmentId);
+    const transient = Boolean(queryParam(call, 'transient'));
+    const body = await identities.get(entry, origin, identifier, transient);
+    const headers = { [UPDATED_AT]: entry.updatedAtHeader };
+    const feature = queryParam(call, 'feature');
+    if (feature !== undefined) {
+      const flag = body.flags.find((f) => f.feature.name === feature);
+      send(call, flag ? 200 : 404, flag ?? FEATURE_NOT_FOUND, headers);
+      return;
+    }
+    send(call, 200, body, headers);
+  };
 }
 
-/**
- * The Flagsmith SDK endpoints under `/api/v1` (shared/spec/sdk-rest-api.md): flags,
- * identities and the environment document, served from a per-process document cache.
- * No session, passport or GraphQL middleware runs here.
- */
-export function sdkRouter(orm: MikroORM, logger: Logger, usage: UsageRecorder): Router {
-  const cache = new DocumentCache(orm);
-  const identities = new SdkIdentities(orm);
-  const anyKey = environmentKey(orm);
-  const serverKey = environmentKey(orm, { serverOnly: true });
-  const json = express.json({ limit: MAX_BODY });
-  const router = express.Router({ strict: true, caseSensitive: true });
-
-  router
-    .route('/flags/')
-    .get(anyKey, countUsage(usage, ApiUsageKind.FLAGS), async (req, res) => {
-      const sdk = sdkEnvironmentOf(req);
-      const entry = await cache.get(sdk);
-      const feature = queryParam(req, 'feature');
-      if (feature !== undefined) {
-        const name = feature.toLowerCase();
-        const flag = entry.environmentFlags[sdk.origin].find(
-          (f) => f.feature.name.toLowerCase() === name,
-        );
-        if (flag) res.json(flag);
-        else res.status(404).json(FEATURE_NOT_FOUND);
-        return;
-      }
-      res.setHeader(UPDATED_AT, entry.updatedAtHeader);
-      sendJson(res, entry.environmentFlagsJson[sdk.origin]);
-    })
-    .all(unlessOptions(anyKey), methodNotAllowed(['GET']));
-
-  router
-    .route('/identities/')
-    .get(anyKey, countUsage(usage, ApiUsageKind.IDENTITIES), async (req, res) => {
-      const identifier = queryParam(req, 'identifier');
-      if (!identifier) {
-        // Flagsmith answers 200 here (a TODO in Core asks whether 400 would break clients).
-        res.json({ detail: 'Missing identifier' });
-        return;
-      }
-      const sdk = sdkEnvironmentOf(req);
-      const entry = await cache.get(sdk);
-      const transient = Boolean(queryParam(req, 'transient'));
-      const body = await identities.get(entry, sdk.origin, identifier, transient);
-      res.setHeader(UPDATED_AT, entry.updatedAtHeader);
-      const feature = queryParam(req, 'feature');
-      if (feature !== undefined) {
-        const flag = body.flags.find((f) => f.feature.name === feature);
-        if (flag) res.json(flag);
-        else res.status(404).json(FEATURE_NOT_FOUND);
-        return;
-      }
-      res.json(body);
-    })
-    .post(anyKey, countUsage(usage, ApiUsageKind.IDENTITIES), json, async (req, res) => {
-      const raw: unknown = req.body;
-      if (raw === undefined && req.get('content-type') && Number(req.get('content-length')) > 0) {
-        res
-          .status(415)
-          .json({ detail: `Unsupported media type "${req.get('content-type')}" in request.` });
-        return;
-      }
-      const parsed = parseIdentifyRequest(raw ?? {});
-      if (!parsed.ok) {
-        res.status(400).json(parsed.errors);
-        return;
-      }
-      const sdk = sdkEnvironmentOf(req);
-      const entry = await cache.get(sdk);
-      const body = await identities.identify(entry, sdk.origin, parsed.value);
-      res.setHeader(UPDATED_AT, entry.updatedAtHeader);
-      res.json(body);
-    })
-    .all(unlessOptions(anyKey), methodNotAllowed(['GET', 'POST']));
-
-  router
-    .route(['/environment-document/', '/environment-document'])
-    .get(serverKey, countUsage(usage, ApiUsageKind.ENVIRONMENT_DOCUMENT), async (req, res) => {
-      const entry = await cache.get(sdkEnvironmentOf(req));
-      const modified = entry.updatedAt;
-      res.setHeader(UPDATED_AT, entry.updatedAtHeader);
-      res.setHeader('Last-Modified', modified.toUTCString());
-      const since = Date.parse(req.get('if-modified-since') ?? '');
-      // HTTP dates have whole seconds.
-      if (!Number.isNaN(since) && Math.floor(modified.getTime() / 1000) * 1000 <= since) {
-        res.status(304).end();
-        return;
-      }
-      sendJson(res, entry.documentJson);
-    })
-    .all(unlessOptions(serverKey), methodNotAllowed(['GET']));
-
-  router.use(
-    traitsRouter(orm, { cache, anyKey, json, count: countUsage(usage, ApiUsageKind.TRAITS) }),
-  );
-
-  router.use((_req: Request, res: Response) => {
-    res.status(404).json({ detail: 'Not found.' });
-  });
-
-  router.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
-    if (res.headersSent) {
-      next(err);
+function identify(cache: SdkCache, identities: SdkIdentities): SdkHandler {
+  return async (call, { environmentId, origin }) => {
+    const body = await readJson(call);
+    if (!body.ok) return;
+    const parsed = parseIdentifyRequest(body.value);
+    if (!parsed.ok) {
+      send(call, 400, parsed.errors);
       return;
     }
-    const e = (typeof err === 'object' && err !== null ? err : {}) as {
-      type?: unknown;
-      status?: unknown;
-      message?: unknown;
+    const entry = await cache.environment(environmentId);
+    const result = await identities.identify(entry, origin, parsed.value);
+    send(call, 200, result, { [UPDATED_AT]: entry.updatedAtHeader });
+  };
+}
+
+function environmentDocument(cache: SdkCache): SdkHandler {
+  return async (call, { environmentId }) => {
+    const entry = await cache.environment(environmentId);
+    const modified = entry.updatedAt;
+    const headers = {
+      [UPDATED_AT]: entry.updatedAtHeader,
+      'Last-Modified': modified.toUTCString(),
     };
-    const message = typeof e.message === 'string' ? e.message : 'invalid request';
-    switch (e.type) {
-      case 'entity.parse.failed':
-        res.status(400).json({ detail: `JSON parse error - ${message}` });
-        return;
-      case 'entity.too.large':
-        res.status(413).json({ detail: 'Request body is too large.' });
-        return;
-      case 'charset.unsupported':
-      case 'encoding.unsupported':
-        res.status(415).json({ detail: message });
-        return;
-    }
-    if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
-      res.status(e.status).json({ detail: message });
+    const since = Date.parse(call.req.headers['if-modified-since'] ?? '');
+    // HTTP dates have whole seconds.
+    if (!Number.isNaN(since) && Math.floor(modified.getTime() / 1000) * 1000 <= since) {
+      send(call, 304, undefined, headers);
       return;
     }
-    logger.error({ err, requestId: req.requestId, path: req.originalUrl }, 'SDK request failed');
-    res.status(500).json({ detail: 'Internal server error', requestId: req.requestId });
-  });
-
-  return router;
+    send(call, 200, entry.documentJson, headers);
+  };
 }

@@ -4,13 +4,15 @@ import {
   type MikroORM,
   UniqueConstraintViolationException,
 } from '@mikro-orm/core';
-import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import { Identity, Trait, TraitValueType } from '../identities/identity.entity';
 import { TRAIT_STRING_LIMIT, traitValueOf, type TypedTraitValue } from '../identities/trait-value';
-import type { CachedEnvironment, DocumentCache } from './document-cache';
-import { sdkEnvironmentOf } from './environment-key';
+import type { CachedEnvironment } from './document-cache';
+import { readJson, type SdkCall, send } from './http';
 import { pythonType, type TraitRequest, typeTraitValue } from './identify-request';
+import type { SdkCache, SdkEnvironment } from './sdk-cache';
 import { writeTraits } from './sdk-identities';
+import type { SdkRoute } from './sdk.router';
+import { ApiUsageKind } from '../usage/api-usage.entity';
 
 /**
  * Flagsmith's legacy trait endpoints (sdk-rest-api.md §8): `POST traits/`,
@@ -18,16 +20,6 @@ import { writeTraits } from './sdk-identities';
  * write through the same trait persistence as `POST identities/`, each request in one
  * transaction, validated in full before anything is written.
  */
-
-export interface TraitsRouterDeps {
-  readonly cache: DocumentCache;
-  /** The `X-Environment-Key` middleware (client or server keys). */
-  readonly anyKey: RequestHandler;
-  /** The SDK endpoints' JSON body parser. */
-  readonly json: RequestHandler;
-  /** Counts a request as TRAITS usage (after the key is resolved). */
-  readonly count?: RequestHandler;
-}
 
 const NOT_PERSISTED = { detail: 'Organisation is not authorised to store traits.' } as const;
 const CLIENT_KEY_REFUSED = {
@@ -136,8 +128,8 @@ const echo = (item: TraitItem, row: Trait) => ({
   trait_key: item.key,
 });
 
-const clientRefused = (req: Request, entry: CachedEnvironment): boolean =>
-  !entry.document.allow_client_traits && sdkEnvironmentOf(req).origin === 'CLIENT';
+const clientRefused = (entry: CachedEnvironment, environment: SdkEnvironment): boolean =>
+  !entry.document.allow_client_traits && environment.origin === 'CLIENT';
 
 /** A transaction, run once more if a concurrent request created the same identity or trait. */
 async function retrying<T>(orm: MikroORM, work: (tx: EntityManager) => Promise<T>): Promise<T> {
@@ -151,46 +143,36 @@ async function retrying<T>(orm: MikroORM, work: (tx: EntityManager) => Promise<T
 
 class NotAnInteger extends Error {}
 
-export function traitsRouter(
-  orm: MikroORM,
-  { cache, anyKey, json, count }: TraitsRouterDeps,
-): Router {
-  const router = express.Router({ strict: true, caseSensitive: true });
-  const counted: RequestHandler = count ?? ((_req, _res, next) => next());
+type TraitsHandler = (
+  call: SdkCall,
+  entry: CachedEnvironment,
+  environment: SdkEnvironment,
+) => Promise<void>;
 
+/** The legacy trait endpoints, for the SDK router. */
+export function traitsRoutes(orm: MikroORM, cache: SdkCache): [string, SdkRoute][] {
   /** Resolves the cached environment; refuses organisations that do not store traits. */
-  const persisting: RequestHandler = async (req, res, next) => {
-    const entry = await cache.get(sdkEnvironmentOf(req));
-    if (!entry.document.project.organisation.persist_trait_data) {
-      res.status(403).json(NOT_PERSISTED);
-      return;
-    }
-    res.locals.entry = entry;
-    next();
-  };
-  const entryOf = (res: Response): CachedEnvironment => res.locals.entry as CachedEnvironment;
-  /** DRF's answer to a method the view does not have (after authentication, as DRF does). */
-  const notAllowed =
-    (allowed: string): RequestHandler =>
-    (req, res, next) => {
-      const answer = () => {
-        res.setHeader('Allow', `${allowed}, OPTIONS`);
-        if (req.method === 'OPTIONS') res.status(200).end();
-        else res.status(405).json({ detail: `Method "${req.method}" not allowed.` });
-      };
-      if (req.method === 'OPTIONS') answer();
-      else anyKey(req, res, (err?: unknown) => (err ? next(err) : answer()));
+  const persisting =
+    (handler: TraitsHandler) =>
+    async (call: SdkCall, environment: SdkEnvironment): Promise<void> => {
+      const entry = await cache.environment(environment.environmentId);
+      if (!entry.document.project.organisation.persist_trait_data) {
+        send(call, 403, NOT_PERSISTED);
+        return;
+      }
+      await handler(call, entry, environment);
     };
 
-  router.post('/traits/', anyKey, counted, persisting, json, async (req, res) => {
-    const checked = checkItem(req.body);
+  const setTrait: TraitsHandler = async (call, entry, environment) => {
+    const body = await readJson(call);
+    if (!body.ok) return;
+    const checked = checkItem(body.value);
     if (!checked.ok) {
-      res.status(400).json(checked.errors);
+      send(call, 400, checked.errors);
       return;
     }
-    const entry = entryOf(res);
-    if (clientRefused(req, entry)) {
-      res.status(400).json(CLIENT_KEY_REFUSED);
+    if (clientRefused(entry, environment)) {
+      send(call, 400, CLIENT_KEY_REFUSED);
       return;
     }
     const item = checked.value;
@@ -198,23 +180,26 @@ export function traitsRouter(
     const { rows } = await retrying<{ rows: Trait[] }>(orm, (tx) =>
       writeTraits(tx, entry.document.id, item.identifier, [trait]),
     );
-    res.json(
+    send(
+      call,
+      200,
       echo(
         item,
         rows.find((r) => r.key === item.key)!,
       ),
     );
-  });
+  };
 
-  router.put('/traits/bulk/', anyKey, counted, persisting, json, async (req, res) => {
-    const entry = entryOf(res);
-    if (clientRefused(req, entry)) {
-      res.status(400).type('text/html').send(DJANGO_BAD_REQUEST);
+  const bulk: TraitsHandler = async (call, entry, environment) => {
+    const read = await readJson(call);
+    if (!read.ok) return;
+    if (clientRefused(entry, environment)) {
+      send(call, 400, DJANGO_BAD_REQUEST, { 'Content-Type': 'text/html; charset=utf-8' });
       return;
     }
-    const body: unknown = req.body;
+    const body = read.value;
     if (!Array.isArray(body)) {
-      res.status(400).json(INVALID_REQUEST);
+      send(call, 400, INVALID_REQUEST);
       return;
     }
     // Null values delete (Core removes them before validating the rest).
@@ -222,7 +207,7 @@ export function traitsRouter(
     const sets: unknown[] = [];
     for (const item of body as unknown[]) {
       if (!isObject(item)) {
-        res.status(400).json(INVALID_REQUEST);
+        send(call, 400, INVALID_REQUEST);
         return;
       }
       if (item.trait_value !== undefined && item.trait_value !== null) {
@@ -231,7 +216,7 @@ export function traitsRouter(
       }
       const identifier = isObject(item.identity) ? item.identity.identifier : undefined;
       if (typeof identifier !== 'string' && typeof identifier !== 'number') {
-        res.status(400).json(INVALID_REQUEST);
+        send(call, 400, INVALID_REQUEST);
         return;
       }
       const key = item.trait_key;
@@ -240,7 +225,11 @@ export function traitsRouter(
     }
     const checked = sets.map(checkItem);
     if (checked.some((c) => !c.ok)) {
-      res.status(400).json(checked.map((c) => (c.ok ? {} : c.errors)));
+      send(
+        call,
+        400,
+        checked.map((c) => (c.ok ? {} : c.errors)),
+      );
       return;
     }
     const items = checked.map((c) => (c as { value: TraitItem }).value);
@@ -267,7 +256,9 @@ export function traitsRouter(
       }
       return result;
     });
-    res.json(
+    send(
+      call,
+      200,
       items.map((i) =>
         echo(
           i,
@@ -275,12 +266,14 @@ export function traitsRouter(
         ),
       ),
     );
-  });
+  };
 
-  router.post('/traits/increment-value/', anyKey, counted, persisting, json, async (req, res) => {
-    const body: unknown = req.body;
+  const increment: TraitsHandler = async (call, entry, environment) => {
+    const read = await readJson(call);
+    if (!read.ok) return;
+    const body = read.value;
     if (!isObject(body)) {
-      res.status(400).json(notADictionary(body));
+      send(call, 400, notADictionary(body));
       return;
     }
     const errors: Errors = {};
@@ -291,40 +284,41 @@ export function traitsRouter(
     const identifier = charField(body.identifier, IDENTIFIER_LIMIT);
     if (Array.isArray(identifier)) errors.identifier = identifier;
     if (Array.isArray(key) || Array.isArray(by) || Array.isArray(identifier)) {
-      res.status(400).json(errors);
+      send(call, 400, errors);
       return;
     }
-    const entry = entryOf(res);
-    if (clientRefused(req, entry)) {
-      res.status(400).json(CLIENT_KEY_REFUSED);
+    if (clientRefused(entry, environment)) {
+      send(call, 400, CLIENT_KEY_REFUSED);
       return;
     }
-    const environment = entry.document.id;
+    const environmentId = entry.document.id;
     let value: number;
     try {
       value = await retrying<number>(orm, async (tx) => {
-        const identity = await tx.findOne(Identity, { environment, identifier });
+        const identity = await tx.findOne(Identity, { environment: environmentId, identifier });
         const row = identity
           ? await tx.findOne(Trait, { identity, key }, { lockMode: LockMode.PESSIMISTIC_WRITE })
           : null;
         if (row && row.valueType !== TraitValueType.int) throw new NotAnInteger();
         const next = Number(row ? traitValueOf(row).value : 0) + by;
         if (!Number.isSafeInteger(next)) throw new NotAnInteger();
-        await writeTraits(tx, environment, identifier, [
+        await writeTraits(tx, environmentId, identifier, [
           { key, value: { type: TraitValueType.int, value: next }, transient: false },
         ]);
         return next;
       });
     } catch (err) {
       if (!(err instanceof NotAnInteger)) throw err;
-      res.status(400).json(['Trait is not an integer.']);
+      send(call, 400, ['Trait is not an integer.']);
       return;
     }
-    res.json({ trait_key: key, trait_value: value, identifier });
-  });
+    send(call, 200, { trait_key: key, trait_value: value, identifier });
+  };
 
-  router.all(['/traits/', '/traits/increment-value/'], notAllowed('POST'));
-  router.all('/traits/bulk/', notAllowed('PUT'));
-
-  return router;
+  const usage = ApiUsageKind.TRAITS;
+  return [
+    ['/api/v1/traits/', { methods: { POST: persisting(setTrait) }, usage }],
+    ['/api/v1/traits/bulk/', { methods: { PUT: persisting(bulk) }, usage }],
+    ['/api/v1/traits/increment-value/', { methods: { POST: persisting(increment) }, usage }],
+  ];
 }
