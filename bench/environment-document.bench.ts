@@ -15,15 +15,12 @@
  * the end; the role needs CREATEDB). BENCH_DOC_RUNS and BENCH_EVAL_RUNS set the iterations.
  */
 import 'reflect-metadata';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Flagsmith, LocalFileHandler } from 'flagsmith-nodejs';
-import { Client } from 'pg';
-import { loadConfig } from '../src/config/config';
-import { migrate, openDatabase, type Database, type Orm } from '../src/db/orm';
+import { migrate, type Orm } from '../src/db/orm';
 import { evaluate, mapEnvironmentDocumentToContext, type IdentityInput } from '../src/engine';
 import { buildEnvironmentDocument } from '../src/environments/document.builder';
 import { Environment } from '../src/environments/environment.entity';
@@ -45,6 +42,7 @@ import {
   SegmentCondition,
   SegmentRule,
 } from '../src/segments/segment.entity';
+import { openStorage, positiveInt } from './support';
 
 const FEATURES = 1000;
 const SEGMENTS = 100;
@@ -218,66 +216,6 @@ async function main(): Promise<number> {
   } finally {
     await sdk?.close();
     await storage.close();
-  }
-}
-
-/** A fresh database: embedded PGlite in a temporary directory, or one on DATABASE_URL. */
-async function openStorage(): Promise<{ db: Database; label: string; close(): Promise<void> }> {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'flagward-bench-'));
-  const serverUrl = process.env.DATABASE_URL;
-  const removeDir = (): void => rmSync(dataDir, { recursive: true, force: true });
-  if (!serverUrl) {
-    const db = await openDatabase(loadConfig({ FLAGWARD_DATA_DIR: dataDir, LOG_LEVEL: 'silent' }));
-    return {
-      db,
-      label: 'PGlite (embedded)',
-      async close() {
-        await db.close();
-        removeDir();
-      },
-    };
-  }
-  const name = `flagward_bench_${randomBytes(6).toString('hex')}`;
-  await withClient(serverUrl, (c) => c.query(`create database "${name}"`));
-  const dropDatabase = async (): Promise<void> => {
-    await withClient(serverUrl, (c) => c.query(`drop database if exists "${name}" with (force)`));
-    removeDir();
-  };
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  let db: Database;
-  try {
-    db = await openDatabase(
-      loadConfig({
-        FLAGWARD_DATA_DIR: dataDir,
-        DATABASE_URL: url.toString(),
-        LOG_LEVEL: 'silent',
-      }),
-    );
-  } catch (err) {
-    await dropDatabase();
-    throw err;
-  }
-  const version = await db.orm.em
-    .getConnection()
-    .execute<{ server_version: string }[]>('show server_version');
-  return {
-    db,
-    label: `PostgreSQL ${version[0]?.server_version ?? '?'}`,
-    async close() {
-      await db.close();
-      await dropDatabase();
-    },
-  };
-}
-
-async function withClient<T>(url: string, fn: (c: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
   }
 }
 
@@ -619,14 +557,6 @@ function fmt(ms: number): string {
 function round(n: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(n * f) / f;
-}
-
-function positiveInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer`);
-  return n;
 }
 
 main().then(
