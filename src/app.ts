@@ -40,7 +40,7 @@ export interface FlagwardApp {
   readonly usage: Pick<UsageRecorder, 'flush'>;
   /** Starts listening; resolves with the bound address. */
   listen(): Promise<{ port: number; url: string }>;
-  /** Stops accepting, drains in-flight requests, closes the database. */
+  /** Stops accepting, drains in-flight requests, closes the database; safe to call twice. */
   close(): Promise<void>;
 }
 
@@ -87,6 +87,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const apollo = new ApolloServer<GraphQLContext>({
       schema,
       introspection: true,
+      // The process's owner (the CLI's `serve`) handles signals by calling close(); Apollo's
+      // own handler would stop it twice, and a second stop() never settles.
+      stopOnTerminationSignals: false,
       formatError: formatError(logger),
       plugins: [
         ApolloServerPluginLandingPageDisabled(),
@@ -147,6 +150,18 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       },
     );
 
+    let closing: Promise<void> | undefined;
+    const shutdown = async (): Promise<void> => {
+      // Open event streams would hold the drain until its grace period: end them first.
+      await realtime.close();
+      // The drain plugin stops the HTTP server and waits for in-flight requests.
+      await apollo.stop();
+      if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
+      await cache.close();
+      await usage.close();
+      await db.close();
+    };
+
     usage.start();
     return {
       config,
@@ -167,15 +182,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           });
         });
       },
-      async close() {
-        // Open event streams would hold the drain until its grace period: end them first.
-        await realtime.close();
-        // The drain plugin stops the HTTP server and waits for in-flight requests.
-        await apollo.stop();
-        if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
-        await cache.close();
-        await usage.close();
-        await db.close();
+      close() {
+        closing ??= shutdown();
+        return closing;
       },
     };
   } catch (err) {
