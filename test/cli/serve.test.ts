@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestStorage, type TestStorage } from '../support/database';
-import { TEST_ENV } from '../support/test-app';
+import { cliEnv } from '../support/cli';
 
 /**
  * `flagward serve` as an operator runs it: it starts, answers, and on SIGTERM or SIGINT
@@ -22,15 +22,12 @@ describe('flagward serve', () => {
   it.each(['SIGTERM', 'SIGINT'] as const)(
     'exits 0 on %s, promptly',
     async (signal) => {
-      const env: Record<string, string> = {};
-      for (const key of ['PATH', 'HOME', 'TMPDIR'])
-        if (process.env[key]) env[key] = process.env[key]!;
       const child = spawn(
         process.execPath,
         ['-r', 'ts-node/register/transpile-only', 'src/cli/main.ts', 'serve'],
         {
           cwd: ROOT,
-          env: { ...env, ...TEST_ENV, ...storage.env, LOG_LEVEL: 'info' },
+          env: cliEnv({ ...storage.env, LOG_LEVEL: 'info' }),
           stdio: ['ignore', 'pipe', 'pipe'],
         },
       );

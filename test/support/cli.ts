@@ -4,21 +4,25 @@ import { TEST_ENV } from './test-app';
 
 const ROOT = path.resolve(__dirname, '../..');
 
+/** The environment a CLI child gets: PATH, HOME and TMPDIR, the test settings, and `extra`. */
+export function cliEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const key of ['PATH', 'HOME', 'TMPDIR']) if (process.env[key]) env[key] = process.env[key]!;
+  return { ...env, ...TEST_ENV, ...extra };
+}
+
 /** Runs `flagward <args>` from source in a child process, as a user would run the CLI. */
 export function runCli(
   args: string[],
   opts: { env?: Record<string, string>; stdin?: string } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const env: Record<string, string> = {};
-    for (const key of ['PATH', 'HOME', 'TMPDIR'])
-      if (process.env[key]) env[key] = process.env[key]!;
     const child = spawn(
       process.execPath,
       ['-r', 'ts-node/register/transpile-only', 'src/cli/main.ts', ...args],
       {
         cwd: ROOT,
-        env: { ...env, ...TEST_ENV, ...opts.env },
+        env: cliEnv(opts.env),
         stdio: ['pipe', 'pipe', 'pipe'],
       },
     );
