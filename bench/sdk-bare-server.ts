@@ -3,8 +3,8 @@
  * for the same requests, read from the JSON file named by BENCH_SDK_RESPONSES
  * (`SdkResponses` in sdk.bench.ts). It checks the environment key; for
  * `POST /api/v1/identities/` it reads and parses the body and answers the identifier's
- * precomputed bytes. Prints `LISTENING <url>` once ready; exits when its stdin ends (as
- * bench/sdk-server.ts does) or on SIGTERM/SIGINT.
+ * precomputed bytes. Prints `LISTENING <url>` once ready; exits on SIGTERM/SIGINT. The bench
+ * runs it compiled to plain JavaScript, as Flagward runs from its build.
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -84,8 +84,6 @@ function main(): void {
     server.close(() => process.exit(0));
     server.closeAllConnections();
   };
-  process.stdin.on('end', stop);
-  process.stdin.resume();
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 }

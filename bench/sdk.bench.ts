@@ -8,9 +8,10 @@
  * (plan: string, age: int, beta: bool). Built through the MikroORM entities in a throwaway
  * database, which is then released to Flagward.
  *
- * Flagward runs in a child process (bench/sdk-server.ts: `createApp(loadConfig(env))`,
- * LOG_LEVEL=silent), the bare server in another (bench/sdk-bare-server.ts), both started
- * with the same Node flags and environment; autocannon runs here. Before measuring, this
+ * Flagward runs in a child process as `npm start` runs it (the built `flagward serve`; the
+ * npm script builds first), the bare server (bench/sdk-bare-server.ts, compiled to plain
+ * JavaScript) in another, both on plain `node` with the same flags (BENCH_SDK_NODE_FLAGS,
+ * e.g. `--cpu-prof`) and environment; autocannon runs here. Before measuring, this
  * collects Flagward's exact bodies and content types for `GET /api/v1/flags/` and for
  * `POST /api/v1/identities/` of every identity with its stored traits: the bare server
  * answers those bytes (for POST it reads and parses the body and looks the identifier up).
@@ -33,11 +34,12 @@
  */
 import 'reflect-metadata';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
+import ts from 'typescript';
 import { migrate, type Orm } from '../src/db/orm';
 import { Environment } from '../src/environments/environment.entity';
 import {
@@ -77,7 +79,8 @@ const CONNECTIONS = positiveInt('BENCH_SDK_CONNECTIONS', 50);
 /** BENCH_SDK_SCENARIOS=1,3 runs only those (3 expects 2's state: run them in order). */
 const ONLY = process.env.BENCH_SDK_SCENARIOS?.split(',').map((s) => s.trim()) ?? null;
 /** Both servers start with these. */
-const NODE_FLAGS = ['-r', 'ts-node/register/transpile-only'];
+/** Extra Node flags for both servers (e.g. `--cpu-prof`), from BENCH_SDK_NODE_FLAGS. */
+const NODE_FLAGS = (process.env.BENCH_SDK_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 const ROOT = path.resolve(__dirname, '..');
 
 /** Every fifth feature is multivariate: 10 of them. */
@@ -159,7 +162,7 @@ async function main(): Promise<number> {
     if (storage.env.DATABASE_URL === undefined) delete env.DATABASE_URL;
     delete env.BENCH_SDK_RESPONSES;
 
-    const flagward = await startChild('flagward', 'sdk-server.ts', env);
+    const flagward = await startFlagward(env);
     children.push(flagward);
 
     // Flagward's exact answers, which the bare server will serve.
@@ -167,10 +170,7 @@ async function main(): Promise<number> {
     const overridden = countSegmentOverrideHits(responses);
     const file = path.join(scratch, 'responses.json');
     writeFileSync(file, JSON.stringify(responses));
-    const bare = await startChild('bare', 'sdk-bare-server.ts', {
-      ...env,
-      BENCH_SDK_RESPONSES: file,
-    });
+    const bare = await startBare({ ...env, BENCH_SDK_RESPONSES: file }, scratch);
     children.push(bare);
     await checkSameBytes(flagward.url, bare.url);
     console.log(
@@ -421,16 +421,21 @@ interface Child {
 }
 
 /**
- * Starts `bench/<script>` with NODE_FLAGS and waits for its `LISTENING <url>` line. The
- * child stops when its stdin ends (see bench/sdk-server.ts for why not on SIGTERM); one
- * still running 30 s later is killed, with a warning.
+ * Starts `node <NODE_FLAGS> <script> <args>` and waits for the output line `ready` matches
+ * (its first group is the URL). Stopped with SIGTERM; one still running 30 s later is
+ * killed, with a warning.
  */
-async function startChild(name: string, script: string, env: NodeJS.ProcessEnv): Promise<Child> {
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [...NODE_FLAGS, path.join(ROOT, 'bench', script)],
-    { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'inherit'] },
-  );
+async function startChild(
+  name: string,
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  ready: RegExp,
+): Promise<Child> {
+  const child: ChildProcess = spawn(process.execPath, [...NODE_FLAGS, ...argv], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code) => resolve(code)),
   );
@@ -438,7 +443,7 @@ async function startChild(name: string, script: string, env: NodeJS.ProcessEnv):
     const timer = setTimeout(() => reject(new Error(`${name} did not start within 60 s`)), 60_000);
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
-      const m = /^LISTENING (\S+)$/.exec(line);
+      const m = ready.exec(line);
       if (m) {
         clearTimeout(timer);
         resolve(m[1]!);
@@ -455,9 +460,9 @@ async function startChild(name: string, script: string, env: NodeJS.ProcessEnv):
     url,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
-      child.stdin!.end();
+      child.kill('SIGTERM');
       const timer = setTimeout(() => {
-        console.error(`warning: ${name} had not exited 30 s after its stdin ended: killed`);
+        console.error(`warning: ${name} had not exited 30 s after SIGTERM: killed`);
         child.kill('SIGKILL');
       }, 30_000);
       const code = await exited;
@@ -465,6 +470,32 @@ async function startChild(name: string, script: string, env: NodeJS.ProcessEnv):
       if (code !== 0 && code !== null) console.error(`${name} exited with code ${code}`);
     },
   };
+}
+
+/**
+ * Flagward as `npm start` runs it: the built CLI (`dist/src/cli/main.js serve`; the bench
+ * script builds first), on 127.0.0.1 and a free port.
+ */
+function startFlagward(env: NodeJS.ProcessEnv): Promise<Child> {
+  const main = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
+  if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build first`);
+  return startChild(
+    'flagward',
+    [main, 'serve'],
+    { ...env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info' },
+    /"msg":"Flagward listening on (http:\/\/[^"]+)"/,
+  );
+}
+
+/** The bare server, compiled to plain JavaScript so both servers run without a loader. */
+function startBare(env: NodeJS.ProcessEnv, scratch: string): Promise<Child> {
+  const source = readFileSync(path.join(ROOT, 'bench', 'sdk-bare-server.ts'), 'utf8');
+  const { outputText } = ts.transpileModule(source, {
+    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 },
+  });
+  const file = path.join(scratch, 'sdk-bare-server.js');
+  writeFileSync(file, outputText);
+  return startChild('bare', [file], env, /^LISTENING (\S+)$/);
 }
 
 // --- Flagward's answers --------------------------------------------------------------------

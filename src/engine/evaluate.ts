@@ -150,10 +150,11 @@ function flag(
   reason: string,
   variant: string | null,
 ): FlagResult {
-  return withMetadata(
-    { name: feature.name, enabled: feature.enabled, value, reason, variant },
-    feature.metadata,
-  );
+  const { name, enabled, metadata } = feature;
+  // Built as literals (not spread): this runs for every feature of every evaluation.
+  return metadata === undefined || metadata === null
+    ? { name, enabled, value, reason, variant }
+    : { name, enabled, value, reason, variant, metadata };
 }
 
 function withMetadata<T extends object>(

@@ -9,8 +9,20 @@ export function hashedPercentage(ids: readonly string[]): number {
   for (let iterations = 1; ; iterations += 1) {
     const parts: string[] = [];
     for (let i = 0; i < iterations; i += 1) parts.push(...ids);
-    const hex = createHash('md5').update(parts.join(','), 'utf8').digest('hex');
-    const percentage = (Number(BigInt(`0x${hex}`) % 9999n) / 9998) * 100;
+    const digest = createHash('md5').update(parts.join(','), 'utf8').digest();
+    const percentage = (mod9999(digest) / 9998) * 100;
     if (percentage !== 100) return percentage;
   }
+}
+
+/**
+ * The 128-bit big-endian digest modulo 9999, 32 bits at a time: every intermediate stays
+ * below 9999 × 2^32, well inside a double's exact integers.
+ */
+function mod9999(digest: Buffer): number {
+  let remainder = 0;
+  for (let offset = 0; offset < 16; offset += 4) {
+    remainder = (remainder * 0x1_0000_0000 + digest.readUInt32BE(offset)) % 9999;
+  }
+  return remainder;
 }

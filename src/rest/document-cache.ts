@@ -39,7 +39,7 @@ export interface CachedEnvironment {
   /** `X-Flagsmith-Document-Updated-At`: Unix seconds as Python prints a float. */
   readonly updatedAtHeader: string;
   readonly document: EnvironmentDocument;
-  readonly documentJson: string;
+  readonly documentJson: Buffer;
   /**
    * The evaluation context without identity; every feature and segment override carries
    * `metadata.fs` = its state UUID, so a flag can name the state that won.
@@ -52,7 +52,12 @@ export interface CachedEnvironment {
   readonly identityOverrides: ReadonlyMap<string, IdentityOverrideInfo>;
   /** `GET /flags/` per key origin, as objects and as the response body. */
   readonly environmentFlags: Readonly<Record<KeyOrigin, readonly FlagObject[]>>;
-  readonly environmentFlagsJson: Readonly<Record<KeyOrigin, string>>;
+  readonly environmentFlagsJson: Readonly<Record<KeyOrigin, Buffer>>;
+  /**
+   * Serialised identity flag objects by state UUID and variant key (`''` for none), filled
+   * by `identityFlagsJson` as identities are served.
+   */
+  readonly flagJson: Map<string, Map<string, string>>;
 }
 
 /** Python's `str(float)` of a Unix time in seconds. */
@@ -137,12 +142,13 @@ export async function buildCachedEnvironment(
     updatedAt: stamp.updatedAt,
     updatedAtHeader: unixSeconds(stamp.updatedAt),
     document,
-    documentJson: JSON.stringify(document),
+    documentJson: Buffer.from(JSON.stringify(document)),
     context,
     segmentsWithoutIdentityOverrides,
     features,
     states,
     identityOverrides,
+    flagJson: new Map<string, Map<string, string>>(),
   };
   // Environment flags: defaults only, no segments, no identity.
   const result = evaluate({ environment: context.environment, features: context.features });
@@ -154,8 +160,8 @@ export async function buildCachedEnvironment(
     ...partial,
     environmentFlags,
     environmentFlagsJson: {
-      CLIENT: JSON.stringify(environmentFlags.CLIENT),
-      SERVER: JSON.stringify(environmentFlags.SERVER),
+      CLIENT: Buffer.from(JSON.stringify(environmentFlags.CLIENT)),
+      SERVER: Buffer.from(JSON.stringify(environmentFlags.SERVER)),
     },
   };
 }

@@ -5,12 +5,13 @@ import {
   UniqueConstraintViolationException,
 } from '@mikro-orm/core';
 import { evaluate, type EvaluationResult, type TraitValue } from '../engine';
-import { Identity, Trait, type TraitValueType } from '../identities/identity.entity';
+import { Identity, Trait } from '../identities/identity.entity';
 import { traitColumns, traitValueOf, type TypedTraitValue } from '../identities/trait-value';
 import { sha256Hex } from '../shared/ids';
 import type { CachedEnvironment } from './document-cache';
+import { IdentityReader, type StoredIdentity, type StoredTrait } from './identity-reader';
 import type { KeyOrigin } from './sdk-cache';
-import { type FlagObject, toFlagObjects } from './flags';
+import { type FlagObject, identityFlagsJson, toFlagObjects } from './flags';
 import { type IdentifyRequest, type TraitRequest, traitValueText } from './identify-request';
 
 /** A trait in an identity response (sdk-rest-api.md §6.3). */
@@ -21,10 +22,12 @@ export interface TraitObject {
   readonly transient: boolean;
 }
 
-export interface IdentityResponse {
-  readonly identifier: string;
-  readonly traits: readonly TraitObject[];
-  readonly flags: readonly FlagObject[];
+/** An identity's flags and traits (sdk-rest-api.md §6.3), ready to send. */
+export interface IdentityAnswer {
+  /** The response body: `{identifier, traits, flags}`. */
+  json(): string;
+  /** One flag object by feature name (`?feature=`), or undefined. */
+  flag(name: string): FlagObject | undefined;
 }
 
 interface Evaluated {
@@ -32,29 +35,6 @@ interface Evaluated {
   readonly traits: readonly TraitObject[];
   readonly result: EvaluationResult;
 }
-
-/** A stored trait as the SDK endpoints read it (an entity, or a row of `READ_IDENTITY`). */
-type StoredTrait = Pick<
-  Trait,
-  'id' | 'key' | 'valueType' | 'stringValue' | 'integerValue' | 'booleanValue' | 'floatValue'
->;
-
-interface IdentityRow {
-  readonly identity_id: number;
-  readonly id: number | null;
-  readonly key: string | null;
-  readonly value_type: TraitValueType | null;
-  readonly string_value: string | null;
-  readonly integer_value: string | null;
-  readonly boolean_value: boolean | null;
-  readonly float_value: number | null;
-}
-
-/** An identity and its traits in one round trip (no traits: one row of nulls). */
-const READ_IDENTITY = `select i.id as identity_id, t.id, t.key, t.value_type, t.string_value,
-  t.integer_value::text as integer_value, t.boolean_value, t.float_value
-  from identities i left join traits t on t.identity_id = i.id
-  where i.environment_id = ? and i.identifier = ? order by t.id`;
 
 const stored = (row: StoredTrait): TraitObject => ({
   id: row.id,
@@ -110,14 +90,18 @@ function generatedIdentifier(
  * they change, all of a request's writes in one transaction.
  */
 export class SdkIdentities {
-  constructor(private readonly orm: MikroORM) {}
+  private readonly reader: IdentityReader;
+
+  constructor(private readonly orm: MikroORM) {
+    this.reader = new IdentityReader(orm);
+  }
 
   /** `POST /api/v1/identities/`. */
   async identify(
     entry: CachedEnvironment,
     origin: KeyOrigin,
     request: IdentifyRequest,
-  ): Promise<IdentityResponse> {
+  ): Promise<IdentityAnswer> {
     const { document } = entry;
     const traits = !document.allow_client_traits && origin === 'CLIENT' ? [] : request.traits;
     const given = traits.filter(withValue);
@@ -171,7 +155,7 @@ export class SdkIdentities {
     origin: KeyOrigin,
     identifier: string,
     transient: boolean,
-  ): Promise<IdentityResponse> {
+  ): Promise<IdentityAnswer> {
     let evaluated: Evaluated;
     if (transient) {
       evaluated = this.evaluate(entry, identifier, null, [], false);
@@ -182,14 +166,13 @@ export class SdkIdentities {
     return this.respond(entry, origin, evaluated);
   }
 
-  private respond(entry: CachedEnvironment, origin: KeyOrigin, e: Evaluated): IdentityResponse {
+  private respond(entry: CachedEnvironment, origin: KeyOrigin, e: Evaluated): IdentityAnswer {
+    const options = { clientKey: origin === 'CLIENT', identifier: e.identifier };
+    const traits = entry.document.hide_sensitive_data ? [] : e.traits;
     return {
-      identifier: e.identifier,
-      traits: entry.document.hide_sensitive_data ? [] : e.traits,
-      flags: toFlagObjects(entry, e.result, {
-        clientKey: origin === 'CLIENT',
-        identifier: e.identifier,
-      }),
+      json: () =>
+        `{"identifier":${JSON.stringify(e.identifier)},"traits":${JSON.stringify(traits)},"flags":${identityFlagsJson(entry, e.result, options)}}`,
+      flag: (name) => toFlagObjects(entry, e.result, options).find((f) => f.feature.name === name),
     };
   }
 
@@ -221,29 +204,8 @@ export class SdkIdentities {
   }
 
   /** The stored identity and its traits, by id; null when there is no such identity. */
-  private async read(
-    environmentId: number,
-    identifier: string,
-  ): Promise<{ identityId: number; traits: StoredTrait[] } | null> {
-    const rows: IdentityRow[] = await this.orm.em
-      .getConnection()
-      .execute(READ_IDENTITY, [environmentId, identifier], 'all');
-    const first = rows[0];
-    if (!first) return null;
-    const traits: StoredTrait[] = [];
-    for (const r of rows) {
-      if (r.id === null || r.key === null || r.value_type === null) continue;
-      traits.push({
-        id: r.id,
-        key: r.key,
-        valueType: r.value_type,
-        stringValue: r.string_value,
-        integerValue: r.integer_value,
-        booleanValue: r.boolean_value,
-        floatValue: r.float_value,
-      });
-    }
-    return { identityId: first.identity_id, traits };
+  private read(environmentId: number, identifier: string): Promise<StoredIdentity | null> {
+    return this.reader.read(environmentId, identifier);
   }
 
   /**
@@ -254,7 +216,7 @@ export class SdkIdentities {
     environmentId: number,
     identifier: string,
     writes: readonly TraitRequest[],
-  ): Promise<{ identityId: number; traits: readonly StoredTrait[] }> {
+  ): Promise<StoredIdentity> {
     const found = await this.read(environmentId, identifier);
     if (found) {
       const byKey = new Map(found.traits.map((r) => [r.key, r]));
@@ -278,7 +240,7 @@ export class SdkIdentities {
     environmentId: number,
     identifier: string,
     writes: readonly TraitRequest[],
-  ): Promise<{ identityId: number; traits: readonly StoredTrait[] }> {
+  ): Promise<StoredIdentity> {
     const { identity, rows } = await this.orm.em
       .fork()
       .transactional((tx) => writeTraits(tx, environmentId, identifier, writes));

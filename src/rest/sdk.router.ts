@@ -174,15 +174,15 @@ function getIdentity(cache: SdkCache, identities: SdkIdentities): SdkHandler {
     }
     const entry = await cache.environment(environmentId);
     const transient = Boolean(queryParam(call, 'transient'));
-    const body = await identities.get(entry, origin, identifier, transient);
+    const answer = await identities.get(entry, origin, identifier, transient);
     const headers = { [UPDATED_AT]: entry.updatedAtHeader };
     const feature = queryParam(call, 'feature');
     if (feature !== undefined) {
-      const flag = body.flags.find((f) => f.feature.name === feature);
+      const flag = answer.flag(feature);
       send(call, flag ? 200 : 404, flag ?? FEATURE_NOT_FOUND, headers);
       return;
     }
-    send(call, 200, body, headers);
+    send(call, 200, answer.json(), headers);
   };
 }
 
@@ -196,8 +196,8 @@ function identify(cache: SdkCache, identities: SdkIdentities): SdkHandler {
       return;
     }
     const entry = await cache.environment(environmentId);
-    const result = await identities.identify(entry, origin, parsed.value);
-    send(call, 200, result, { [UPDATED_AT]: entry.updatedAtHeader });
+    const answer = await identities.identify(entry, origin, parsed.value);
+    send(call, 200, answer.json(), { [UPDATED_AT]: entry.updatedAtHeader });
   };
 }
 
