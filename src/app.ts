@@ -72,7 +72,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     // its sessions, passport and Apollo; everything else goes on to Express.
     const cache = new SdkCache(db.orm, changes, logger, { pollMs: config.sdkCachePollMs });
     const realtime = new Realtime(cache, logger);
-    const sdk = new SdkApi({ orm: db.orm, cache, usage, realtime, logger });
+    const sdk = new SdkApi({
+      orm: db.orm,
+      cache,
+      usage,
+      realtime,
+      logger,
+      answerCacheBytes: config.sdkAnswerCacheBytes,
+    });
     const server: Server = createServer((req, res) => {
       if (!sdk.handle(req, res)) app(req, res);
     });

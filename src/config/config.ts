@@ -34,6 +34,7 @@ const envSchema = z.object({
   ARGON2_ITERATIONS: z.coerce.number().int().min(1).default(2),
   USAGE_FLUSH_SECONDS: z.coerce.number().positive().max(3600).default(10),
   SDK_CACHE_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(300),
+  SDK_ANSWER_CACHE_MB: z.coerce.number().min(0).max(65_536).default(64),
 });
 
 export interface Config {
@@ -55,6 +56,8 @@ export interface Config {
    * made by other processes reach it (this process's own changes arrive at once).
    */
   readonly sdkCachePollMs: number;
+  /** Memory for remembered identity responses (0 turns the cache off). */
+  readonly sdkAnswerCacheBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -95,6 +98,7 @@ export function loadConfig(env: Env): Config {
     argon2: { memoryCost: e.ARGON2_MEMORY_KIB, timeCost: e.ARGON2_ITERATIONS },
     usageFlushMs: Math.round(e.USAGE_FLUSH_SECONDS * 1000),
     sdkCachePollMs: e.SDK_CACHE_POLL_MS,
+    sdkAnswerCacheBytes: Math.round(e.SDK_ANSWER_CACHE_MB * 1024 * 1024),
   });
 }
 

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * Flagsmith's bucketing hash (shared/spec/evaluation.md §4): the ids joined with `,`, MD5,
@@ -9,7 +9,7 @@ export function hashedPercentage(ids: readonly string[]): number {
   for (let iterations = 1; ; iterations += 1) {
     const parts: string[] = [];
     for (let i = 0; i < iterations; i += 1) parts.push(...ids);
-    const digest = createHash('md5').update(parts.join(','), 'utf8').digest();
+    const digest = hash('md5', parts.join(','), 'buffer');
     const percentage = (mod9999(digest) / 9998) * 100;
     if (percentage !== 100) return percentage;
   }

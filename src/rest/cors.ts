@@ -16,9 +16,11 @@ const KNOWN = new Set(ALLOWED_HEADERS.map((h) => h.toLowerCase()));
  * `X-Flagsmith-Document-Updated-At` lets the JS SDK skip refetches for SSE events it has
  * already seen (§11).
  */
-export const corsHeaders: readonly (readonly [string, string])[] = [
-  ['Access-Control-Allow-Origin', '*'],
-  ['Access-Control-Expose-Headers', 'X-Flagsmith-Document-Updated-At'],
+export const CORS_HEADERS: readonly string[] = [
+  'Access-Control-Allow-Origin',
+  '*',
+  'Access-Control-Expose-Headers',
+  'X-Flagsmith-Document-Updated-At',
 ];
 
 /** Answers a CORS preflight (204) and returns true; false for any other request. */

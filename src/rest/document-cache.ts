@@ -34,6 +34,8 @@ export interface IdentityOverrideInfo {
 
 /** One environment as the SDK endpoints serve it, built once per change. */
 export interface CachedEnvironment {
+  /** Unique to this build in this process: a short name for this document and version. */
+  readonly serial: number;
   readonly version: string;
   readonly updatedAt: Date;
   /** `X-Flagsmith-Document-Updated-At`: Unix seconds as Python prints a float. */
@@ -59,6 +61,8 @@ export interface CachedEnvironment {
    */
   readonly flagJson: Map<string, Map<string, string>>;
 }
+
+let serials = 0;
 
 /** Python's `str(float)` of a Unix time in seconds. */
 export function unixSeconds(date: Date): string {
@@ -138,6 +142,7 @@ export async function buildCachedEnvironment(
 
   const { context, segmentsWithoutIdentityOverrides } = tagContext(document);
   const partial = {
+    serial: (serials += 1),
     version: stamp.version,
     updatedAt: stamp.updatedAt,
     updatedAtHeader: unixSeconds(stamp.updatedAt),

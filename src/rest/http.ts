@@ -1,4 +1,4 @@
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /**
  * The SDK data plane's HTTP vocabulary on plain `node:http`: a parsed request, JSON
@@ -15,6 +15,8 @@ export interface SdkCall {
   readonly path: string;
   readonly query: URLSearchParams;
   readonly requestId: string;
+  /** Headers every response to this request carries, as a flat name, value, … list. */
+  readonly headers: readonly string[];
 }
 
 /** Largest request body the SDK endpoints read. */
@@ -32,28 +34,29 @@ export function queryParam(call: SdkCall, name: string): string | undefined {
   return values.length ? values[values.length - 1] : undefined;
 }
 
-/** Sends a response; a string body is sent as it is, anything else as JSON. */
+/** Sends a response; a string or Buffer body is sent as it is, anything else as JSON. */
 export function send(
   call: SdkCall,
   status: number,
   body?: unknown,
-  headers: OutgoingHttpHeaders = {},
+  headers: Readonly<Record<string, string>> = {},
 ): void {
   const { res } = call;
   if (res.headersSent) return;
+  // One flat list, no setHeader(): the cheapest way through node:http's header handling.
+  const list = [...call.headers];
+  for (const name in headers) list.push(name, headers[name]!);
   if (body === undefined) {
-    res.writeHead(status, headers);
+    res.writeHead(status, list);
     res.end();
     return;
   }
   const bytes = Buffer.isBuffer(body)
     ? body
     : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
-  res.writeHead(status, {
-    'Content-Type': 'application/json',
-    'Content-Length': bytes.length,
-    ...headers,
-  });
+  if (headers['Content-Type'] === undefined) list.push('Content-Type', 'application/json');
+  list.push('Content-Length', String(bytes.length));
+  res.writeHead(status, list);
   res.end(bytes);
 }
 

@@ -90,12 +90,17 @@ export class Realtime {
       return;
     }
     const updatedAt = stamp.getTime();
-    res.writeHead(200, {
-      'Content-Type': 'text/event-stream; charset=utf-8',
-      'Cache-Control': 'no-cache, no-transform',
-      Connection: 'keep-alive',
-      'X-Accel-Buffering': 'no',
-    });
+    res.writeHead(200, [
+      ...call.headers,
+      'Content-Type',
+      'text/event-stream; charset=utf-8',
+      'Cache-Control',
+      'no-cache, no-transform',
+      'Connection',
+      'keep-alive',
+      'X-Accel-Buffering',
+      'no',
+    ]);
     res.socket?.setNoDelay(true);
     // The current stamp at once, as Flagsmith's SSE service did; later ones on change.
     res.write(`retry: ${RETRY_MS}\n${event(updatedAt)}`);

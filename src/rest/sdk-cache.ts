@@ -115,7 +115,7 @@ export class SdkCache {
    * (`ser.…`, matched by SHA-256; inactive or expired keys are refused). With
    * `serverOnly`, client keys are refused as Flagsmith's environment-document view does.
    */
-  async authenticate(key: string, serverOnly = false): Promise<KeyCheck> {
+  authenticate(key: string, serverOnly = false): KeyCheck | Promise<KeyCheck> {
     const origin: KeyOrigin = key.startsWith(SERVER_KEY_PREFIX) ? 'SERVER' : 'CLIENT';
     if (!key || (serverOnly && origin !== 'SERVER'))
       return { ok: false, detail: KEY_ERRORS.missing };
@@ -127,7 +127,11 @@ export class SdkCache {
       if (state) return this.check(state, cached);
     }
     if (cached) this.keys.delete(id);
+    return this.lookUp(id, origin);
+  }
 
+  /** A key not (or no longer) in memory: one query. */
+  private async lookUp(id: string, origin: KeyOrigin): Promise<KeyCheck> {
     const rows: EnvironmentRow[] = await this.orm.em
       .getConnection()
       .execute(origin === 'SERVER' ? BY_SERVER_KEY : BY_CLIENT_KEY, [id.slice(1)], 'all');
@@ -141,6 +145,11 @@ export class SdkCache {
       state.keys.add(id);
     }
     return this.check(state, resolved);
+  }
+
+  /** The environment's cached document and flags if built, without waiting. */
+  peek(environmentId: number): CachedEnvironment | undefined {
+    return this.environments.get(environmentId)?.entry;
   }
 
   /** The environment's cached document and flags, built on first use after a change. */

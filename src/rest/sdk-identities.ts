@@ -8,6 +8,7 @@ import { evaluate, type EvaluationResult, type TraitValue } from '../engine';
 import { Identity, Trait } from '../identities/identity.entity';
 import { traitColumns, traitValueOf, type TypedTraitValue } from '../identities/trait-value';
 import { sha256Hex } from '../shared/ids';
+import { AnswerCache } from './answer-cache';
 import type { CachedEnvironment } from './document-cache';
 import { IdentityReader, type StoredIdentity, type StoredTrait } from './identity-reader';
 import type { KeyOrigin } from './sdk-cache';
@@ -30,10 +31,12 @@ export interface IdentityAnswer {
   flag(name: string): FlagObject | undefined;
 }
 
-interface Evaluated {
+/** Whose flags to answer with: the identity, its traits and whether its overrides apply. */
+interface Subject {
   readonly identifier: string;
+  readonly identityId: number | null | undefined;
   readonly traits: readonly TraitObject[];
-  readonly result: EvaluationResult;
+  readonly withOverrides: boolean;
 }
 
 const stored = (row: StoredTrait): TraitObject => ({
@@ -91,9 +94,15 @@ function generatedIdentifier(
  */
 export class SdkIdentities {
   private readonly reader: IdentityReader;
+  private readonly answers: AnswerCache;
 
-  constructor(private readonly orm: MikroORM) {
+  /** `answerCacheBytes`: the budget for remembered identity responses (0: none). */
+  constructor(
+    private readonly orm: MikroORM,
+    answerCacheBytes: number,
+  ) {
     this.reader = new IdentityReader(orm);
+    this.answers = new AnswerCache(answerCacheBytes);
   }
 
   /** `POST /api/v1/identities/`. */
@@ -105,7 +114,7 @@ export class SdkIdentities {
     const { document } = entry;
     const traits = !document.allow_client_traits && origin === 'CLIENT' ? [] : request.traits;
     const given = traits.filter(withValue);
-    let evaluated: Evaluated;
+    let subject: Subject;
 
     if (request.identifier === null) {
       // Fully transient: nothing stored, no overrides, every trait transient.
@@ -114,14 +123,19 @@ export class SdkIdentities {
         [],
         given.map((t) => unsaved(t, true)),
       );
-      evaluated = this.evaluate(entry, identifier, undefined, list, false);
+      subject = { identifier, identityId: undefined, traits: list, withOverrides: false };
     } else if (request.transient) {
       const found = await this.read(document.id, request.identifier);
       const list = overlay(
         (found?.traits ?? []).map(stored),
         given.map((t) => unsaved(t, true)),
       );
-      evaluated = this.evaluate(entry, request.identifier, found?.identityId, list, found !== null);
+      subject = {
+        identifier: request.identifier,
+        identityId: found?.identityId,
+        traits: list,
+        withOverrides: found !== null,
+      };
     } else {
       const persist = document.project.organisation.persist_trait_data;
       const writes = persist ? traits.filter((t) => !t.transient) : [];
@@ -141,9 +155,9 @@ export class SdkIdentities {
         rows.map(stored).filter((t) => !dropped.has(t.trait_key)),
         extra,
       );
-      evaluated = this.evaluate(entry, request.identifier, identityId, list, true);
+      subject = { identifier: request.identifier, identityId, traits: list, withOverrides: true };
     }
-    return this.respond(entry, origin, evaluated);
+    return this.respond(entry, origin, subject);
   }
 
   /**
@@ -156,23 +170,38 @@ export class SdkIdentities {
     identifier: string,
     transient: boolean,
   ): Promise<IdentityAnswer> {
-    let evaluated: Evaluated;
+    let subject: Subject;
     if (transient) {
-      evaluated = this.evaluate(entry, identifier, null, [], false);
+      subject = { identifier, identityId: null, traits: [], withOverrides: false };
     } else {
       const { identityId, traits } = await this.store(entry.document.id, identifier, []);
-      evaluated = this.evaluate(entry, identifier, identityId, traits.map(stored), true);
+      subject = { identifier, identityId, traits: traits.map(stored), withOverrides: true };
     }
-    return this.respond(entry, origin, evaluated);
+    return this.respond(entry, origin, subject);
   }
 
-  private respond(entry: CachedEnvironment, origin: KeyOrigin, e: Evaluated): IdentityAnswer {
-    const options = { clientKey: origin === 'CLIENT', identifier: e.identifier };
-    const traits = entry.document.hide_sensitive_data ? [] : e.traits;
+  private respond(entry: CachedEnvironment, origin: KeyOrigin, subject: Subject): IdentityAnswer {
+    const options = { clientKey: origin === 'CLIENT', identifier: subject.identifier };
     return {
-      json: () =>
-        `{"identifier":${JSON.stringify(e.identifier)},"traits":${JSON.stringify(traits)},"flags":${identityFlagsJson(entry, e.result, options)}}`,
-      flag: (name) => toFlagObjects(entry, e.result, options).find((f) => f.feature.name === name),
+      json: () => {
+        const traitsJson = JSON.stringify(subject.traits);
+        // Everything the answer depends on besides the document (whose serial is first).
+        const key = `${entry.serial}|${origin}|${subject.withOverrides ? 1 : 0}|${
+          subject.identityId ?? ''
+        }|${JSON.stringify(subject.identifier)}|${traitsJson}`;
+        const known = this.answers.get(key);
+        if (known !== undefined) return known;
+        const result = this.evaluate(entry, subject);
+        const flags = identityFlagsJson(entry, result, options);
+        const traits = entry.document.hide_sensitive_data ? '[]' : traitsJson;
+        const answer = `{"identifier":${JSON.stringify(subject.identifier)},"traits":${traits},"flags":${flags}}`;
+        this.answers.set(key, answer);
+        return answer;
+      },
+      flag: (name) =>
+        toFlagObjects(entry, this.evaluate(entry, subject), options).find(
+          (f) => f.feature.name === name,
+        ),
     };
   }
 
@@ -181,13 +210,8 @@ export class SdkIdentities {
    * `<api key>_<identifier>`, or the identity's id when the environment says so and the
    * identity is stored. Identity overrides apply only when `withOverrides`.
    */
-  private evaluate(
-    entry: CachedEnvironment,
-    identifier: string,
-    identityId: number | null | undefined,
-    traits: readonly TraitObject[],
-    withOverrides: boolean,
-  ): Evaluated {
+  private evaluate(entry: CachedEnvironment, subject: Subject): EvaluationResult {
+    const { identifier, identityId, traits, withOverrides } = subject;
     const key =
       identityId != null && !entry.document.use_identity_composite_key_for_hashing
         ? String(identityId)
@@ -195,12 +219,11 @@ export class SdkIdentities {
     const traitMap = Object.fromEntries(
       traits.map((t): [string, TraitValue] => [t.trait_key, t.trait_value]),
     );
-    const result = evaluate({
+    return evaluate({
       ...entry.context,
       identity: { identifier, ...(key !== undefined && { key }), traits: traitMap },
       segments: withOverrides ? entry.context.segments : entry.segmentsWithoutIdentityOverrides,
     });
-    return { identifier, traits, result };
   }
 
   /** The stored identity and its traits, by id; null when there is no such identity. */

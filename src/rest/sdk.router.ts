@@ -5,7 +5,7 @@ import type { Logger } from '../shared/logger';
 import { ApiUsageKind } from '../usage/api-usage.entity';
 import type { UsageRecorder } from '../usage/usage-recorder';
 import { analyticsRoutes } from './analytics.router';
-import { corsHeaders, preflight } from './cors';
+import { CORS_HEADERS, preflight } from './cors';
 import { type SdkCall, queryParam, readJson, RequestAborted, send } from './http';
 import { parseIdentifyRequest } from './identify-request';
 import type { Realtime } from './realtime';
@@ -18,6 +18,8 @@ export type SdkHandler = (call: SdkCall, environment: SdkEnvironment) => Promise
 
 export interface SdkRoute {
   readonly methods: Readonly<Partial<Record<'GET' | 'POST' | 'PUT', SdkHandler>>>;
+  /** The `Allow` header (filled in by `SdkApi`). */
+  readonly allow?: string;
   /** Only server-side keys (`ser.…`) are accepted. */
   readonly serverOnly?: boolean;
   /** The usage kind a request with a valid key counts as. */
@@ -30,11 +32,15 @@ export interface SdkApiDeps {
   readonly usage: UsageRecorder;
   readonly realtime: Realtime;
   readonly logger: Logger;
+  /** Memory for remembered identity responses (0: none). */
+  readonly answerCacheBytes: number;
 }
 
 const UPDATED_AT = 'X-Flagsmith-Document-Updated-At';
 const FEATURE_NOT_FOUND = { detail: 'Given feature not found' } as const;
 const STREAM = /^\/sse\/environments\/([^/]+)\/stream$/;
+/** Shared by requests without a query string; only ever read. */
+const NO_QUERY = new URLSearchParams();
 
 /**
  * The Flagsmith SDK endpoints (shared/spec/sdk-rest-api.md) on plain `node:http`, in front
@@ -43,12 +49,12 @@ const STREAM = /^\/sse\/environments\/([^/]+)\/stream$/;
  * documents come from the in-memory `SdkCache`.
  */
 export class SdkApi {
-  private readonly routes: ReadonlyMap<string, SdkRoute>;
+  private readonly routes: ReadonlyMap<string, SdkRoute & { readonly allow: string }>;
 
   constructor(private readonly deps: SdkApiDeps) {
     const { orm, cache, usage } = deps;
-    const identities = new SdkIdentities(orm);
-    this.routes = new Map<string, SdkRoute>([
+    const identities = new SdkIdentities(orm, deps.answerCacheBytes);
+    const routes = new Map<string, SdkRoute>([
       ['/api/v1/flags/', { methods: { GET: flags(cache) }, usage: ApiUsageKind.FLAGS }],
       [
         '/api/v1/identities/',
@@ -73,6 +79,12 @@ export class SdkApi {
       ...traitsRoutes(orm, cache),
       ...analyticsRoutes(usage),
     ]);
+    this.routes = new Map(
+      [...routes].map(([path, route]) => [
+        path,
+        { ...route, allow: [...Object.keys(route.methods), 'OPTIONS'].join(', ') },
+      ]),
+    );
   }
 
   /** Answers the request if it is for an SDK endpoint; false hands it on. */
@@ -84,16 +96,16 @@ export class SdkApi {
     const stream = route ? null : STREAM.exec(path);
     if (!route && !stream) return false;
 
+    const requestId = randomUUID();
     const call: SdkCall = {
       req,
       res,
       method: req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET'),
       path,
-      query: new URLSearchParams(q === -1 ? '' : url.slice(q + 1)),
-      requestId: randomUUID(),
+      query: q === -1 ? NO_QUERY : new URLSearchParams(url.slice(q + 1)),
+      requestId,
+      headers: ['X-Request-Id', requestId, ...CORS_HEADERS],
     };
-    res.setHeader('X-Request-Id', call.requestId);
-    for (const [name, value] of corsHeaders) res.setHeader(name, value);
     if (preflight(call)) return true;
 
     const work = route ? this.dispatch(call, route) : this.stream(call, stream![1]!);
@@ -101,19 +113,23 @@ export class SdkApi {
     return true;
   }
 
-  private async dispatch(call: SdkCall, route: SdkRoute): Promise<void> {
+  private async dispatch(
+    call: SdkCall,
+    route: SdkRoute & { readonly allow: string },
+  ): Promise<void> {
     const handler = route.methods[call.method as keyof SdkRoute['methods']];
-    const allow = [...Object.keys(route.methods), 'OPTIONS'].join(', ');
+    const { allow } = route;
     if (call.method === 'OPTIONS') {
       send(call, 200, undefined, { Allow: allow });
       return;
     }
     // DRF authenticates before it looks at the method.
     const key = call.req.headers['x-environment-key'];
-    const check = await this.deps.cache.authenticate(
+    const checking = this.deps.cache.authenticate(
       (Array.isArray(key) ? key[key.length - 1] : key) ?? '',
       route.serverOnly,
     );
+    const check = checking instanceof Promise ? await checking : checking;
     if (!check.ok) {
       send(call, 403, { detail: check.detail });
       return;
@@ -150,7 +166,7 @@ export class SdkApi {
 
 function flags(cache: SdkCache): SdkHandler {
   return async (call, { environmentId, origin }) => {
-    const entry = await cache.environment(environmentId);
+    const entry = cache.peek(environmentId) ?? (await cache.environment(environmentId));
     const feature = queryParam(call, 'feature');
     if (feature !== undefined) {
       const name = feature.toLowerCase();

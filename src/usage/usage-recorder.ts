@@ -46,6 +46,9 @@ export class UsageRecorder {
   private running: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private droppedWarned = false;
+  /** Today's UTC day and when it ends (ms), so counting a request formats no date. */
+  private day = '';
+  private dayEndsAt = 0;
 
   constructor(
     private readonly orm: MikroORM,
@@ -62,13 +65,22 @@ export class UsageRecorder {
 
   /** One SDK request of `kind` to the environment. */
   countRequest(environmentId: number, kind: ApiUsageKind): void {
-    add(this.requests, JSON.stringify([environmentId, utcDay(new Date()), kind]), 1);
+    add(this.requests, JSON.stringify([environmentId, this.today(), kind]), 1);
+  }
+
+  private today(): string {
+    const now = Date.now();
+    if (now >= this.dayEndsAt) {
+      this.day = utcDay(new Date(now));
+      this.dayEndsAt = Date.parse(`${this.day}T00:00:00.000Z`) + 86_400_000;
+    }
+    return this.day;
   }
 
   /** `count` evaluations of the feature named, as an SDK's analytics reported them. */
   countEvaluation(environmentId: number, featureName: string, count: number): void {
     if (count <= 0 || featureName.length > MAX_FEATURE_NAME_LENGTH) return;
-    const key = JSON.stringify([environmentId, utcDay(new Date()), featureName]);
+    const key = JSON.stringify([environmentId, this.today(), featureName]);
     if (!this.evaluations.has(key) && this.evaluations.size >= MAX_PENDING_EVALUATIONS) {
       if (!this.droppedWarned) {
         this.droppedWarned = true;
