@@ -101,6 +101,37 @@ describe('SDK cache', () => {
     expect(again).toHaveLength(1);
   });
 
+  it('answers a repeated identify from memory, and anew once anything it depends on changes', async () => {
+    const identify = async (traits: unknown[], key = clientKey) => {
+      const res = await api('identities/', key, {
+        method: 'POST',
+        body: JSON.stringify({ identifier: 'repeat', traits }),
+      });
+      expect(res.status).toBe(200);
+      return res.text();
+    };
+    const traits = [{ trait_key: 'plan', trait_value: 'pro' }];
+    const first = await identify(traits);
+    const again = await statements(() => identify(traits));
+    // Only the identity read: the answer itself is remembered.
+    expect(again).toHaveLength(1);
+    expect(await identify(traits)).toBe(first);
+
+    // Another trait value: a new answer (the stored trait changes with it).
+    const changed = await identify([{ trait_key: 'plan', trait_value: 'free' }]);
+    expect(JSON.parse(changed).traits).toEqual([
+      expect.objectContaining({ trait_key: 'plan', trait_value: 'free' }),
+    ]);
+
+    // A change to the environment: a new document, so a new answer.
+    await gql('mutation($i: CreateFeatureInput!) { createFeature(input: $i) { id } }', {
+      i: { projectId: ws.projectId, name: 'fresh', initialValue: 'x', defaultEnabled: true },
+    });
+    const names = (body: string) =>
+      (JSON.parse(body) as { flags: Flag[] }).flags.map((f) => f.feature.name);
+    expect(names(await identify([{ trait_key: 'plan', trait_value: 'free' }]))).toContain('fresh');
+  });
+
   it('sees a change another writer committed within the poll interval', async () => {
     await flags();
     // Straight SQL, as another process would write: no change event reaches this one.
