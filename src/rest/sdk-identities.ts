@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import {
+  ConstraintViolationException,
   type EntityManager,
   type MikroORM,
   UniqueConstraintViolationException,
 } from '@mikro-orm/core';
 import { evaluate, type EvaluationResult, type TraitValue } from '../engine';
-import { Identity, Trait } from '../identities/identity.entity';
+import { Identity, Trait, type TraitValueType } from '../identities/identity.entity';
 import { traitColumns, traitValueOf, type TypedTraitValue } from '../identities/trait-value';
 import { sha256Hex } from '../shared/ids';
 import { AnswerCache } from './answer-cache';
@@ -29,6 +30,16 @@ export interface IdentityAnswer {
   json(): string;
   /** One flag object by feature name (`?feature=`), or undefined. */
   flag(name: string): FlagObject | undefined;
+}
+
+interface UpsertedRow {
+  readonly id: number;
+  readonly key: string;
+  readonly value_type: TraitValueType;
+  readonly string_value: string | null;
+  readonly integer_value: string | null;
+  readonly boolean_value: boolean | null;
+  readonly float_value: number | null;
 }
 
 /** Whose flags to answer with: the identity, its traits and whether its overrides apply. */
@@ -248,6 +259,13 @@ export class SdkIdentities {
         return w.value === null ? row !== undefined : !row || !holds(row, w.value);
       });
       if (!changes) return found;
+      try {
+        return await this.update(found, writes);
+      } catch (err) {
+        // The identity went away meanwhile, or a trait was written concurrently: the full
+        // transaction below creates and merges as needed.
+        if (!(err instanceof ConstraintViolationException)) throw err;
+      }
     }
     try {
       return await this.write(environmentId, identifier, writes);
@@ -257,6 +275,76 @@ export class SdkIdentities {
         return this.write(environmentId, identifier, writes);
       throw err;
     }
+  }
+
+  /**
+   * Applies the changing writes to a stored identity with one statement: deletes, and an
+   * upsert of the traits that are new or hold another value. Returns the traits after it.
+   */
+  private async update(
+    found: StoredIdentity,
+    writes: readonly TraitRequest[],
+  ): Promise<StoredIdentity> {
+    const byKey = new Map(found.traits.map((r) => [r.key, r]));
+    // The last write of a key wins, as when they are applied in turn.
+    const last = new Map(writes.map((w) => [w.key, w]));
+    const deletes: string[] = [];
+    const upserts: TraitRequest[] = [];
+    for (const w of last.values()) {
+      const row = byKey.get(w.key);
+      if (w.value === null) {
+        if (row) deletes.push(w.key);
+      } else if (!row || !holds(row, w.value)) upserts.push(w);
+    }
+    const params: unknown[] = [];
+    const parts: string[] = [];
+    if (deletes.length > 0) {
+      params.push(found.identityId, ...deletes);
+      parts.push(
+        `deleted as (delete from traits where identity_id = ? and key in (${deletes.map(() => '?').join(', ')}))`,
+      );
+    }
+    let select = 'select 1 where false';
+    if (upserts.length > 0) {
+      const values = upserts.map((w) => {
+        const c = traitColumns(w.value!);
+        params.push(
+          found.identityId,
+          w.key,
+          c.valueType,
+          c.stringValue,
+          c.integerValue,
+          c.booleanValue,
+          c.floatValue,
+        );
+        return '(?, ?, ?, ?, ?, ?, ?)';
+      });
+      parts.push(`upserted as (insert into traits (identity_id, key, value_type, string_value,
+        integer_value, boolean_value, float_value) values ${values.join(', ')}
+        on conflict (identity_id, key) do update set value_type = excluded.value_type,
+          string_value = excluded.string_value, integer_value = excluded.integer_value,
+          boolean_value = excluded.boolean_value, float_value = excluded.float_value
+        returning id, key, value_type, string_value, integer_value::text as integer_value,
+          boolean_value, float_value)`);
+      select = 'select * from upserted';
+    }
+    const rows: UpsertedRow[] = await this.orm.em
+      .getConnection()
+      .execute(`with ${parts.join(', ')} ${select}`, params, 'all');
+    for (const key of deletes) byKey.delete(key);
+    for (const r of rows) {
+      byKey.set(r.key, {
+        id: r.id,
+        key: r.key,
+        valueType: r.value_type,
+        stringValue: r.string_value,
+        integerValue: r.integer_value,
+        booleanValue: r.boolean_value,
+        floatValue: r.float_value,
+      });
+    }
+    const traits = [...byKey.values()].sort((a, b) => a.id - b.id);
+    return { identityId: found.identityId, traits };
   }
 
   private async write(

@@ -117,8 +117,13 @@ describe('SDK cache', () => {
     expect(again).toHaveLength(1);
     expect(await identify(traits)).toBe(first);
 
-    // Another trait value: a new answer (the stored trait changes with it).
-    const changed = await identify([{ trait_key: 'plan', trait_value: 'free' }]);
+    // Another trait value: a new answer; the stored trait changes with one statement.
+    let changed = '';
+    const write = await statements(async () => {
+      changed = await identify([{ trait_key: 'plan', trait_value: 'free' }]);
+    });
+    expect(write).toHaveLength(2);
+    expect(write[1]).toMatch(/insert into traits .* on conflict/s);
     expect(JSON.parse(changed).traits).toEqual([
       expect.objectContaining({ trait_key: 'plan', trait_value: 'free' }),
     ]);
