@@ -4,13 +4,13 @@
  * more often than they change, so most are answered without running the engine again.
  */
 export class AnswerCache {
-  private readonly answers = new Map<string, string>();
+  private readonly answers = new Map<string, Buffer>();
   private bytes = 0;
 
   /** `maxBytes` 0 turns the cache off. */
   constructor(private readonly maxBytes: number) {}
 
-  get(key: string): string | undefined {
+  get(key: string): Buffer | undefined {
     const answer = this.answers.get(key);
     if (answer !== undefined) {
       // Most recently used last.
@@ -20,20 +20,20 @@ export class AnswerCache {
     return answer;
   }
 
-  set(key: string, answer: string): void {
-    const size = (key.length + answer.length) * 2;
+  set(key: string, answer: Buffer): void {
+    const size = key.length * 2 + answer.length;
     if (size > this.maxBytes) return;
     const previous = this.answers.get(key);
     if (previous !== undefined) {
       this.answers.delete(key);
-      this.bytes -= (key.length + previous.length) * 2;
+      this.bytes -= key.length * 2 + previous.length;
     }
     this.answers.set(key, answer);
     this.bytes += size;
     for (const [oldest, value] of this.answers) {
       if (this.bytes <= this.maxBytes) break;
       this.answers.delete(oldest);
-      this.bytes -= (oldest.length + value.length) * 2;
+      this.bytes -= oldest.length * 2 + value.length;
     }
   }
 

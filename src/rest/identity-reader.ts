@@ -32,6 +32,8 @@ interface Waiter {
 
 /** Most identifiers read by one query. */
 const BATCH = 200;
+/** Most reads in flight; later ones wait and go together in the next. */
+const MAX_IN_FLIGHT = 2;
 
 const query = (count: number): string =>
   `select i.id as identity_id, i.identifier, t.id, t.key, t.value_type, t.string_value,
@@ -43,11 +45,14 @@ const query = (count: number): string =>
 /**
  * Reads identities with their traits for the SDK endpoints. Reads asked for in the same
  * turn of the event loop are answered by one query per environment (up to 200
- * identifiers each): under load, one database round trip serves many requests.
+ * identifiers each), and while two such queries are in flight new reads wait to go
+ * together in the next: idle, a read goes at once; under load, one database round trip
+ * serves many requests.
  */
 export class IdentityReader {
   private pending = new Map<number, Map<string, Waiter[]>>();
   private scheduled = false;
+  private inFlight = 0;
 
   constructor(private readonly orm: MikroORM) {}
 
@@ -59,11 +64,14 @@ export class IdentityReader {
       const waiters = byIdentifier.get(identifier);
       if (waiters) waiters.push({ resolve, reject });
       else byIdentifier.set(identifier, [{ resolve, reject }]);
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
+      this.schedule();
     });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.inFlight >= MAX_IN_FLIGHT || this.pending.size === 0) return;
+    this.scheduled = true;
+    setImmediate(() => this.flush());
   }
 
   private flush(): void {
@@ -74,17 +82,23 @@ export class IdentityReader {
       const identifiers = [...byIdentifier.keys()];
       for (let i = 0; i < identifiers.length; i += BATCH) {
         const batch = identifiers.slice(i, i + BATCH);
-        this.load(environmentId, batch).then(
-          (found) => {
-            for (const identifier of batch)
-              for (const w of byIdentifier.get(identifier)!)
-                w.resolve(found.get(identifier) ?? null);
-          },
-          (err: unknown) => {
-            for (const identifier of batch)
-              for (const w of byIdentifier.get(identifier)!) w.reject(err);
-          },
-        );
+        this.inFlight += 1;
+        this.load(environmentId, batch)
+          .finally(() => {
+            this.inFlight -= 1;
+            this.schedule();
+          })
+          .then(
+            (found) => {
+              for (const identifier of batch)
+                for (const w of byIdentifier.get(identifier)!)
+                  w.resolve(found.get(identifier) ?? null);
+            },
+            (err: unknown) => {
+              for (const identifier of batch)
+                for (const w of byIdentifier.get(identifier)!) w.reject(err);
+            },
+          );
       }
     }
   }

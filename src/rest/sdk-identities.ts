@@ -26,8 +26,8 @@ export interface TraitObject {
 
 /** An identity's flags and traits (sdk-rest-api.md §6.3), ready to send. */
 export interface IdentityAnswer {
-  /** The response body: `{identifier, traits, flags}`. */
-  json(): string;
+  /** The response body: `{identifier, traits, flags}` as UTF-8 JSON. */
+  json(): Buffer;
   /** One flag object by feature name (`?feature=`), or undefined. */
   flag(name: string): FlagObject | undefined;
 }
@@ -205,7 +205,9 @@ export class SdkIdentities {
         const result = this.evaluate(entry, subject);
         const flags = identityFlagsJson(entry, result, options);
         const traits = entry.document.hide_sensitive_data ? '[]' : traitsJson;
-        const answer = `{"identifier":${JSON.stringify(subject.identifier)},"traits":${traits},"flags":${flags}}`;
+        const answer = Buffer.from(
+          `{"identifier":${JSON.stringify(subject.identifier)},"traits":${traits},"flags":${flags}}`,
+        );
         this.answers.set(key, answer);
         return answer;
       },

@@ -3,16 +3,16 @@ import { AnswerCache } from '../../src/rest/answer-cache';
 
 describe('AnswerCache', () => {
   it('keeps answers within its byte budget, dropping the least recently used', () => {
-    // Each entry: (key 2 + answer 8 characters) × 2 bytes = 20 bytes.
-    const cache = new AnswerCache(60);
-    cache.set('k1', 'aaaaaaaa');
-    cache.set('k2', 'bbbbbbbb');
-    cache.set('k3', 'cccccccc');
+    // Each entry: key 2 characters × 2 bytes + an 8-byte answer = 12 bytes.
+    const cache = new AnswerCache(36);
+    cache.set('k1', Buffer.from('aaaaaaaa'));
+    cache.set('k2', Buffer.from('bbbbbbbb'));
+    cache.set('k3', Buffer.from('cccccccc'));
     expect(cache.size).toBe(3);
-    expect(cache.get('k1')).toBe('aaaaaaaa'); // k1 is now the most recent
-    cache.set('k4', 'dddddddd');
+    expect(cache.get('k1')?.toString()).toBe('aaaaaaaa'); // k1 is now the most recent
+    cache.set('k4', Buffer.from('dddddddd'));
     expect(cache.get('k2')).toBeUndefined();
-    expect([cache.get('k1'), cache.get('k3'), cache.get('k4')]).toEqual([
+    expect(['k1', 'k3', 'k4'].map((k) => cache.get(k)?.toString())).toEqual([
       'aaaaaaaa',
       'cccccccc',
       'dddddddd',
@@ -20,19 +20,19 @@ describe('AnswerCache', () => {
   });
 
   it('replaces an answer under the same key without counting it twice', () => {
-    const cache = new AnswerCache(40);
-    cache.set('k1', 'aaaaaaaa');
-    cache.set('k1', 'AAAAAAAA');
-    cache.set('k2', 'bbbbbbbb');
-    expect([cache.get('k1'), cache.get('k2')]).toEqual(['AAAAAAAA', 'bbbbbbbb']);
+    const cache = new AnswerCache(24);
+    cache.set('k1', Buffer.from('aaaaaaaa'));
+    cache.set('k1', Buffer.from('AAAAAAAA'));
+    cache.set('k2', Buffer.from('bbbbbbbb'));
+    expect(['k1', 'k2'].map((k) => cache.get(k)?.toString())).toEqual(['AAAAAAAA', 'bbbbbbbb']);
   });
 
   it('stores nothing with a budget of 0, or an answer larger than the budget', () => {
     const off = new AnswerCache(0);
-    off.set('k', 'v');
+    off.set('k', Buffer.from('v'));
     expect(off.get('k')).toBeUndefined();
     const small = new AnswerCache(10);
-    small.set('key', 'a long answer');
+    small.set('key', Buffer.from('a long answer'));
     expect(small.size).toBe(0);
   });
 });
