@@ -3,7 +3,8 @@
  * for the same requests, read from the JSON file named by BENCH_SDK_RESPONSES
  * (`SdkResponses` in sdk.bench.ts). It checks the environment key; for
  * `POST /api/v1/identities/` it reads and parses the body and answers the identifier's
- * precomputed bytes. Prints `LISTENING <url>` once ready; exits on SIGTERM/SIGINT. The bench
+ * precomputed bytes, and for `POST /ofrep/v1/evaluate/flags` (key in `X-API-Key`) those of
+ * the context's `targetingKey`. Prints `LISTENING <url>` once ready; exits on SIGTERM/SIGINT. The bench
  * runs it compiled to plain JavaScript, as Flagward runs from its build.
  */
 import { readFileSync } from 'node:fs';
@@ -15,6 +16,11 @@ export interface SdkResponses {
   readonly environmentKey: string;
   readonly flags: { readonly contentType: string; readonly body: string };
   readonly identities: {
+    readonly contentType: string;
+    readonly bodies: Readonly<Record<string, string>>;
+  };
+  /** OFREP bulk evaluation bodies by targeting key. */
+  readonly ofrep: {
     readonly contentType: string;
     readonly bodies: Readonly<Record<string, string>>;
   };
@@ -30,6 +36,10 @@ function main(): void {
   const identities = new Map(
     Object.entries(responses.identities.bodies).map(([id, body]) => [id, Buffer.from(body)]),
   );
+  const ofrepType = responses.ofrep.contentType;
+  const ofrep = new Map(
+    Object.entries(responses.ofrep.bodies).map(([id, body]) => [id, Buffer.from(body)]),
+  );
 
   const send = (res: ServerResponse, status: number, type: string, body: Buffer): void => {
     res.writeHead(status, { 'content-type': type, 'content-length': body.length });
@@ -37,26 +47,41 @@ function main(): void {
   };
   const notFound = Buffer.from('{"detail":"Not found."}');
 
-  const identify = (req: IncomingMessage, res: ServerResponse): void => {
+  /** Reads the JSON body and answers the bytes stored for the identifier `pick` finds in it. */
+  const answer = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    pick: (body: unknown) => unknown,
+    bodies: ReadonlyMap<string, Buffer>,
+    type: string,
+  ): void => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       let identifier: unknown;
       try {
-        identifier = (
-          JSON.parse(Buffer.concat(chunks).toString('utf8')) as { identifier?: unknown }
-        ).identifier;
+        identifier = pick(JSON.parse(Buffer.concat(chunks).toString('utf8')));
       } catch {
         identifier = undefined;
       }
-      const body = typeof identifier === 'string' ? identities.get(identifier) : undefined;
-      if (body) send(res, 200, identityType, body);
+      const body = typeof identifier === 'string' ? bodies.get(identifier) : undefined;
+      if (body) send(res, 200, type, body);
       else send(res, 404, 'application/json', notFound);
     });
   };
+  const identify = (req: IncomingMessage, res: ServerResponse): void =>
+    answer(req, res, (b) => (b as { identifier?: unknown }).identifier, identities, identityType);
+  const evaluateBulk = (req: IncomingMessage, res: ServerResponse): void =>
+    answer(
+      req,
+      res,
+      (b) => (b as { context?: { targetingKey?: unknown } }).context?.targetingKey,
+      ofrep,
+      ofrepType,
+    );
 
   const server = createServer((req, res) => {
-    if (req.headers['x-environment-key'] !== key) {
+    if ((req.headers['x-environment-key'] ?? req.headers['x-api-key']) !== key) {
       send(
         res,
         403,
@@ -71,6 +96,10 @@ function main(): void {
     }
     if (req.method === 'POST' && req.url === '/api/v1/identities/') {
       identify(req, res);
+      return;
+    }
+    if (req.method === 'POST' && req.url === '/ofrep/v1/evaluate/flags') {
+      evaluateBulk(req, res);
       return;
     }
     send(res, 404, 'application/json', notFound);

@@ -22,6 +22,9 @@
  *     traits unchanged                                       target ≥ 35% of bare req/s
  *  3. as 2, with one trait (age) changed on every request: reported (the bare server answers
  *     its precomputed bytes, for context).
+ *  4. `POST /ofrep/v1/evaluate/flags` (OFREP bulk evaluation, key in `X-API-Key`), the 1,000
+ *     identities' contexts (`targetingKey` + the same traits) in turn: reported (the bare
+ *     server answers Flagward's precomputed bytes per targeting key, as for 2).
  * Per scenario: one warm-up round per server, then BENCH_SDK_ROUNDS (default 3) rounds of
  * BENCH_SDK_SECONDS (default 5) each, bare, Flagward, bare, Flagward, …. Reported: median
  * req/s, the ratio of medians, median p99 latency, errors and non-2xx responses.
@@ -95,6 +98,11 @@ interface Traits {
 /** Identity n's stored traits. */
 function traitsOf(n: number): Traits {
   return { plan: PLANS[n % 3]!, age: 18 + ((n * 7) % 60), beta: n % 4 === 0 };
+}
+
+/** An OFREP bulk evaluation body as the OpenFeature providers send it. */
+function ofrepBody(n: number, traits: Traits): string {
+  return JSON.stringify({ context: { targetingKey: `user-${n}`, ...traits } });
 }
 
 /** A `POST /api/v1/identities/` body as the Node SDK sends it. */
@@ -174,7 +182,7 @@ async function main(): Promise<number> {
     children.push(bare);
     await checkSameBytes(flagward.url, bare.url);
     console.log(
-      `GET /flags/: ${Buffer.byteLength(responses.flags.body)} bytes; POST /identities/: ${meanBytes(responses.identities.bodies)} bytes on average; ${overridden} of ${IDENTITIES} identities get at least one segment override. The bare server answers identical bytes (checked).`,
+      `GET /flags/: ${Buffer.byteLength(responses.flags.body)} bytes; POST /identities/: ${meanBytes(responses.identities.bodies)} bytes on average; OFREP bulk: ${meanBytes(responses.ofrep.bodies)} bytes on average; ${overridden} of ${IDENTITIES} identities get at least one segment override. The bare server answers identical bytes (checked).`,
     );
     console.log(
       `Node ${process.version}, ${cpus().length} CPUs shared by both servers and the load generator; ${CONNECTIONS} connections; ${ROUNDS} rounds of ${SECONDS} s per server after a ${WARMUP_SECONDS} s warm-up; flags ${NODE_FLAGS.join(' ')}; load average ${loadavg()[0]!.toFixed(2)}; database pool max ${storage.env.DATABASE_URL ? (process.env.DATABASE_POOL_MAX ?? '10 (default)') : '1 (PGlite)'}.`,
@@ -244,6 +252,8 @@ async function main(): Promise<number> {
 function scenarios(): Scenario[] {
   const headers = { 'x-environment-key': ENVIRONMENT_KEY };
   const post = { 'x-environment-key': ENVIRONMENT_KEY, 'content-type': 'application/json' };
+  const ofrep = { 'x-api-key': ENVIRONMENT_KEY, 'content-type': 'application/json' };
+  const contexts = Array.from({ length: IDENTITIES }, (_, n) => ofrepBody(n, traitsOf(n)));
   const unchanged = Array.from({ length: IDENTITIES }, (_, n) => identifyBody(n, traitsOf(n)));
   // Per identity, how many changed-trait bodies were made: age = stored age + visits, so
   // every request Flagward gets carries an age it has not stored yet.
@@ -286,6 +296,20 @@ function scenarios(): Scenario[] {
           return { ...req, body: identifyBody(n, { ...traits, age: traits.age + visit }) };
         },
       }),
+    },
+    {
+      id: '4',
+      label: 'POST /ofrep/v1/evaluate/flags (OFREP bulk), the identities’ contexts',
+      target: null,
+      request: () => {
+        let next = 0;
+        return {
+          method: 'POST',
+          path: '/ofrep/v1/evaluate/flags',
+          headers: ofrep,
+          setupRequest: (req) => ({ ...req, body: contexts[next++ % IDENTITIES]! }),
+        };
+      },
     },
   ];
 }
@@ -509,7 +533,7 @@ async function call(
   const res = await fetch(new URL(pathname, url), {
     method,
     headers: {
-      'x-environment-key': ENVIRONMENT_KEY,
+      [pathname.startsWith('/ofrep/') ? 'x-api-key' : 'x-environment-key']: ENVIRONMENT_KEY,
       ...(body !== undefined && { 'content-type': 'application/json' }),
     },
     body,
@@ -531,10 +555,19 @@ async function collectResponses(url: string): Promise<SdkResponses> {
     types.add(r.contentType);
   });
   if (types.size !== 1) throw new Error(`identity responses vary in content type: ${[...types]}`);
+  const ofrepBodies: Record<string, string> = {};
+  const ofrepTypes = new Set<string>();
+  await inBatches(IDENTITIES, 10, async (n) => {
+    const r = await call(url, 'POST', '/ofrep/v1/evaluate/flags', ofrepBody(n, traitsOf(n)));
+    ofrepBodies[`user-${n}`] = r.body;
+    ofrepTypes.add(r.contentType);
+  });
+  if (ofrepTypes.size !== 1) throw new Error(`OFREP responses vary in content type`);
   return {
     environmentKey: ENVIRONMENT_KEY,
     flags,
     identities: { contentType: [...types][0]!, bodies },
+    ofrep: { contentType: [...ofrepTypes][0]!, bodies: ofrepBodies },
   };
 }
 
@@ -547,6 +580,11 @@ async function checkSameBytes(flagwardUrl: string, bareUrl: string): Promise<voi
       'POST',
       '/api/v1/identities/',
       identifyBody(n, traitsOf(n)),
+    ]),
+    ...samples.map((n): ['POST', string, string] => [
+      'POST',
+      '/ofrep/v1/evaluate/flags',
+      ofrepBody(n, traitsOf(n)),
     ]),
   ];
   for (const [method, pathname, body] of requests) {

@@ -14,13 +14,13 @@ const KNOWN = new Set(ALLOWED_HEADERS.map((h) => h.toLowerCase()));
  * CORS for the SDK endpoints and the realtime stream, which browser SDKs call from any
  * origin: every response may be read cross-origin. Exposing
  * `X-Flagsmith-Document-Updated-At` lets the JS SDK skip refetches for SSE events it has
- * already seen (§11).
+ * already seen (§11); `ETag` lets OFREP web providers revalidate their bulk evaluation.
  */
 export const CORS_HEADERS: readonly string[] = [
   'Access-Control-Allow-Origin',
   '*',
   'Access-Control-Expose-Headers',
-  'X-Flagsmith-Document-Updated-At',
+  'X-Flagsmith-Document-Updated-At, ETag',
 ];
 
 /** Answers a CORS preflight (204) and returns true; false for any other request. */

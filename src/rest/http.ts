@@ -64,13 +64,18 @@ export type JsonBody = { readonly ok: true; readonly value: unknown } | { readon
 
 const JSON_TYPE = /^application\/json\s*(;|$)/i;
 
+/** How a bad body is answered: DRF's `{detail}` by default; OFREP has its own shape. */
+export type BodyRefusal = (call: SdkCall, status: 400 | 413 | 415, detail: string) => void;
+
+const drfRefusal: BodyRefusal = (call, status, detail) => send(call, status, { detail });
+
 /**
  * Reads a JSON body of at most `MAX_BODY_BYTES`, as DRF's JSON parser would: no body (or a
- * blank one) reads as `{}`. On bad input it answers — 400 for malformed JSON, 413 for too
- * large, 415 for a body that is not JSON or an unsupported charset or encoding — and
- * returns `{ ok: false }`.
+ * blank one) reads as `{}`. On bad input it answers through `refuse` — 400 for malformed
+ * JSON, 413 for too large, 415 for a body that is not JSON or an unsupported charset or
+ * encoding — and returns `{ ok: false }`.
  */
-export async function readJson(call: SdkCall): Promise<JsonBody> {
+export async function readJson(call: SdkCall, refuse: BodyRefusal = drfRefusal): Promise<JsonBody> {
   const { req } = call;
   const type = header(call, 'content-type') ?? '';
   const length = header(call, 'content-length');
@@ -78,36 +83,36 @@ export async function readJson(call: SdkCall): Promise<JsonBody> {
   if (!hasBody) return { ok: true, value: {} };
   if (!JSON_TYPE.test(type)) {
     req.resume();
-    send(call, 415, { detail: `Unsupported media type "${type}" in request.` });
+    refuse(call, 415, `Unsupported media type "${type}" in request.`);
     return { ok: false };
   }
   const charset = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(type)?.[1]?.toLowerCase();
   if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
     req.resume();
-    send(call, 415, { detail: `Unsupported charset "${charset.toUpperCase()}".` });
+    refuse(call, 415, `Unsupported charset "${charset.toUpperCase()}".`);
     return { ok: false };
   }
   const encoding = (header(call, 'content-encoding') ?? 'identity').toLowerCase();
   if (encoding !== 'identity') {
     req.resume();
-    send(call, 415, { detail: `Unsupported content encoding "${encoding}".` });
+    refuse(call, 415, `Unsupported content encoding "${encoding}".`);
     return { ok: false };
   }
   if (length !== undefined && Number(length) > MAX_BODY_BYTES) {
     req.resume();
-    send(call, 413, { detail: 'Request body is too large.' });
+    refuse(call, 413, 'Request body is too large.');
     return { ok: false };
   }
   const text = await readText(req);
   if (text === undefined) {
-    send(call, 413, { detail: 'Request body is too large.' });
+    refuse(call, 413, 'Request body is too large.');
     return { ok: false };
   }
   if (text.trim() === '') return { ok: true, value: {} };
   try {
     return { ok: true, value: JSON.parse(text) as unknown };
   } catch (err) {
-    send(call, 400, { detail: `JSON parse error - ${(err as Error).message}` });
+    refuse(call, 400, `JSON parse error - ${(err as Error).message}`);
     return { ok: false };
   }
 }

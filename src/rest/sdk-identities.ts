@@ -9,7 +9,7 @@ import { evaluate, type EvaluationResult, type TraitValue } from '../engine';
 import { Identity, Trait, type TraitValueType } from '../identities/identity.entity';
 import { traitColumns, traitValueOf, type TypedTraitValue } from '../identities/trait-value';
 import { sha256Hex } from '../shared/ids';
-import { AnswerCache } from './answer-cache';
+import type { AnswerCache } from './answer-cache';
 import type { CachedEnvironment } from './document-cache';
 import { IdentityReader, type StoredIdentity, type StoredTrait } from './identity-reader';
 import type { KeyOrigin } from './sdk-cache';
@@ -105,15 +105,13 @@ function generatedIdentifier(
  */
 export class SdkIdentities {
   private readonly reader: IdentityReader;
-  private readonly answers: AnswerCache;
 
-  /** `answerCacheBytes`: the budget for remembered identity responses (0: none). */
+  /** `answers`: where identity responses are remembered. */
   constructor(
     private readonly orm: MikroORM,
-    answerCacheBytes: number,
+    private readonly answers: AnswerCache,
   ) {
     this.reader = new IdentityReader(orm);
-    this.answers = new AnswerCache(answerCacheBytes);
   }
 
   /** `POST /api/v1/identities/`. */
@@ -197,7 +195,7 @@ export class SdkIdentities {
       json: () => {
         const traitsJson = JSON.stringify(subject.traits);
         // Everything the answer depends on besides the document (whose serial is first).
-        const key = `${entry.serial}|${origin}|${subject.withOverrides ? 1 : 0}|${
+        const key = `identity|${entry.serial}|${origin}|${subject.withOverrides ? 1 : 0}|${
           subject.identityId ?? ''
         }|${JSON.stringify(subject.identifier)}|${traitsJson}`;
         const known = this.answers.get(key);

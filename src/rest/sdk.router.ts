@@ -5,10 +5,12 @@ import type { Logger } from '../shared/logger';
 import { ApiUsageKind } from '../usage/api-usage.entity';
 import type { UsageRecorder } from '../usage/usage-recorder';
 import { analyticsRoutes } from './analytics.router';
+import { AnswerCache } from './answer-cache';
 import { CORS_HEADERS, preflight } from './cors';
-import { type SdkCall, queryParam, readJson, RequestAborted, send } from './http';
+import { header, type SdkCall, queryParam, readJson, RequestAborted, send } from './http';
 import { parseIdentifyRequest } from './identify-request';
 import type { Realtime } from './realtime';
+import { OFREP_FLAG_PREFIX, ofrepRoutes } from './ofrep';
 import { type SdkCache, type SdkEnvironment } from './sdk-cache';
 import { SdkIdentities } from './sdk-identities';
 import { traitsRoutes } from './traits.router';
@@ -24,6 +26,13 @@ export interface SdkRoute {
   readonly serverOnly?: boolean;
   /** The usage kind a request with a valid key counts as. */
   readonly usage?: ApiUsageKind;
+  /** Where the environment key is read from; `X-Environment-Key` by default. */
+  readonly key?: (call: SdkCall) => string;
+  /**
+   * Answers a refused key (403), a method the route lacks (405) or a failure (500) in the
+   * route's own protocol; DRF's `{detail}` by default.
+   */
+  readonly refuse?: (call: SdkCall, status: 403 | 405 | 500, detail: string) => void;
 }
 
 export interface SdkApiDeps {
@@ -53,7 +62,9 @@ export class SdkApi {
 
   constructor(private readonly deps: SdkApiDeps) {
     const { orm, cache, usage } = deps;
-    const identities = new SdkIdentities(orm, deps.answerCacheBytes);
+    // One budget for remembered answers, shared by identities and OFREP.
+    const answers = new AnswerCache(deps.answerCacheBytes);
+    const identities = new SdkIdentities(orm, answers);
     const routes = new Map<string, SdkRoute>([
       ['/api/v1/flags/', { methods: { GET: flags(cache) }, usage: ApiUsageKind.FLAGS }],
       [
@@ -78,6 +89,7 @@ export class SdkApi {
       ),
       ...traitsRoutes(orm, cache),
       ...analyticsRoutes(usage),
+      ...ofrepRoutes(cache, usage, answers),
     ]);
     this.routes = new Map(
       [...routes].map(([path, route]) => [
@@ -92,7 +104,10 @@ export class SdkApi {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
-    const route = this.routes.get(path);
+    // OFREP's single-flag path carries the flag key: one route for the whole prefix.
+    const route =
+      this.routes.get(path) ??
+      (path.startsWith(OFREP_FLAG_PREFIX) ? this.routes.get(OFREP_FLAG_PREFIX) : undefined);
     const stream = route ? null : STREAM.exec(path);
     if (!route && !stream) return false;
 
@@ -109,7 +124,7 @@ export class SdkApi {
     if (preflight(call)) return true;
 
     const work = route ? this.dispatch(call, route) : this.stream(call, stream![1]!);
-    work.catch((err: unknown) => this.fail(call, err));
+    work.catch((err: unknown) => this.fail(call, err, route));
     return true;
   }
 
@@ -118,24 +133,24 @@ export class SdkApi {
     route: SdkRoute & { readonly allow: string },
   ): Promise<void> {
     const handler = route.methods[call.method as keyof SdkRoute['methods']];
-    const { allow } = route;
+    const { allow, refuse } = route;
     if (call.method === 'OPTIONS') {
       send(call, 200, undefined, { Allow: allow });
       return;
     }
     // DRF authenticates before it looks at the method.
-    const key = call.req.headers['x-environment-key'];
-    const checking = this.deps.cache.authenticate(
-      (Array.isArray(key) ? key[key.length - 1] : key) ?? '',
-      route.serverOnly,
-    );
+    const key = route.key ? route.key(call) : (header(call, 'x-environment-key') ?? '');
+    const checking = this.deps.cache.authenticate(key, route.serverOnly);
     const check = checking instanceof Promise ? await checking : checking;
     if (!check.ok) {
-      send(call, 403, { detail: check.detail });
+      if (refuse) refuse(call, 403, check.detail);
+      else send(call, 403, { detail: check.detail });
       return;
     }
     if (!handler) {
-      send(call, 405, { detail: `Method "${call.method}" not allowed.` }, { Allow: allow });
+      const detail = `Method "${call.method}" not allowed.`;
+      if (refuse) refuse(call, 405, detail);
+      else send(call, 405, { detail }, { Allow: allow });
       return;
     }
     if (route.usage) this.deps.usage.countRequest(check.environment.environmentId, route.usage);
@@ -153,13 +168,14 @@ export class SdkApi {
     await this.deps.realtime.connect(call, key);
   }
 
-  private fail(call: SdkCall, err: unknown): void {
+  private fail(call: SdkCall, err: unknown, route: SdkRoute | undefined): void {
     if (err instanceof RequestAborted || call.res.destroyed) return;
     this.deps.logger.error(
       { err, requestId: call.requestId, path: call.path },
       'SDK request failed',
     );
     if (call.res.headersSent) call.res.destroy();
+    else if (route?.refuse) route.refuse(call, 500, `Internal server error (${call.requestId})`);
     else send(call, 500, { detail: 'Internal server error', requestId: call.requestId });
   }
 }
