@@ -1,5 +1,6 @@
 import { type GraphQLSchema, lexicographicSortSchema, printSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
+import { AuditLogResolver } from '../audit/audit.resolver';
 import { EnvironmentResolver } from '../environments/environment.resolver';
 import {
   FeatureResolver,
@@ -34,6 +35,7 @@ export const RESOLVERS = [
   IdentityResolver,
   TraitResolver,
   UsageResolver,
+  AuditLogResolver,
 ] as const;
 
 export function buildFlagwardSchema(): Promise<GraphQLSchema> {
