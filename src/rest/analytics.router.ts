@@ -1,16 +1,18 @@
 import type { UsageRecorder } from '../usage/usage-recorder';
 import { readJson, send } from './http';
-import { pythonType } from './identify-request';
+import {
+  isObject,
+  NOT_BLANK,
+  NOT_BOOLEAN,
+  NOT_NULL,
+  NOT_STRING,
+  pythonType,
+  REQUIRED,
+} from './identify-request';
 import type { SdkHandler, SdkRoute } from './sdk.router';
 
 type FieldErrors = Record<string, unknown>;
 type Parsed<T> = { ok: true; value: T } | { ok: false; errors: FieldErrors };
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-const REQUIRED = ['This field is required.'];
 
 /** `{feature_name: count}` (sdk-rest-api.md §10.1): entries whose count is no integer are dropped. */
 function parseV1(body: unknown): Parsed<[string, number][]> {
@@ -33,8 +35,8 @@ function parseV2(body: unknown): Parsed<[string, number][]> {
     };
   }
   const list = body.evaluations;
-  if (list === undefined) return { ok: false, errors: { evaluations: REQUIRED } };
-  if (list === null) return { ok: false, errors: { evaluations: ['This field may not be null.'] } };
+  if (list === undefined) return { ok: false, errors: { evaluations: [REQUIRED] } };
+  if (list === null) return { ok: false, errors: { evaluations: [NOT_NULL] } };
   if (!Array.isArray(list)) {
     return {
       ok: false,
@@ -52,18 +54,17 @@ function parseV2(body: unknown): Parsed<[string, number][]> {
     }
     const errors: FieldErrors = {};
     const name = item.feature_name;
-    if (name === undefined) errors.feature_name = REQUIRED;
-    else if (typeof name !== 'string') errors.feature_name = ['Not a valid string.'];
-    else if (name.trim() === '') errors.feature_name = ['This field may not be blank.'];
+    if (name === undefined) errors.feature_name = [REQUIRED];
+    else if (typeof name !== 'string') errors.feature_name = [NOT_STRING];
+    else if (name.trim() === '') errors.feature_name = [NOT_BLANK];
     const identifier = item.identity_identifier;
     if (identifier !== undefined && identifier !== null && typeof identifier !== 'string')
-      errors.identity_identifier = ['Not a valid string.'];
+      errors.identity_identifier = [NOT_STRING];
     const enabled = item.enabled_when_evaluated;
-    if (enabled === undefined) errors.enabled_when_evaluated = REQUIRED;
-    else if (typeof enabled !== 'boolean')
-      errors.enabled_when_evaluated = ['Must be a valid boolean.'];
+    if (enabled === undefined) errors.enabled_when_evaluated = [REQUIRED];
+    else if (typeof enabled !== 'boolean') errors.enabled_when_evaluated = [NOT_BOOLEAN];
     const count = item.count;
-    if (count === undefined) errors.count = REQUIRED;
+    if (count === undefined) errors.count = [REQUIRED];
     else if (typeof count !== 'number' || !Number.isSafeInteger(count))
       errors.count = ['A valid integer is required.'];
     if (Object.keys(errors).length > 0) failed = true;

@@ -22,16 +22,18 @@ export type FieldErrors = { [field: string]: string[] | FieldErrors[] };
 export type Parsed<T> =
   { readonly ok: true; readonly value: T } | { readonly ok: false; readonly errors: FieldErrors };
 
-const IDENTIFIER_LIMIT = 2000;
-const TRAIT_KEY_LIMIT = 200;
-const TRAIT_LIMIT = 1000;
+/** Limits of Flagsmith's identity and trait fields, shared by every SDK endpoint. */
+export const IDENTIFIER_LIMIT = 2000;
+export const TRAIT_KEY_LIMIT = 200;
+export const TRAIT_LIMIT = 1000;
 
-const REQUIRED = 'This field is required.';
-const NOT_NULL = 'This field may not be null.';
-const NOT_BLANK = 'This field may not be blank.';
-const NOT_STRING = 'Not a valid string.';
-const NOT_BOOLEAN = 'Must be a valid boolean.';
-const tooLong = (n: number): string => `Ensure this field has no more than ${n} characters.`;
+/** DRF's field error messages. */
+export const REQUIRED = 'This field is required.';
+export const NOT_NULL = 'This field may not be null.';
+export const NOT_BLANK = 'This field may not be blank.';
+export const NOT_STRING = 'Not a valid string.';
+export const NOT_BOOLEAN = 'Must be a valid boolean.';
+export const tooLong = (n: number): string => `Ensure this field has no more than ${n} characters.`;
 
 /** Python's type names, as DRF quotes them. */
 export function pythonType(value: unknown): string {
@@ -49,7 +51,8 @@ export function pythonType(value: unknown): string {
   }
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
+/** A JSON object (what DRF calls a dictionary): not null, not an array. */
+export const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const TRUE = new Set<unknown>([

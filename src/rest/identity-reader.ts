@@ -13,6 +13,29 @@ export interface StoredIdentity {
   readonly traits: readonly StoredTrait[];
 }
 
+/** A `traits` row as SQL returns it (`integer_value` read as text). */
+export interface TraitRow {
+  readonly id: number;
+  readonly key: string;
+  readonly value_type: TraitValueType;
+  readonly string_value: string | null;
+  readonly integer_value: string | null;
+  readonly boolean_value: boolean | null;
+  readonly float_value: number | null;
+}
+
+export function storedTraitOf(r: TraitRow): StoredTrait {
+  return {
+    id: r.id,
+    key: r.key,
+    valueType: r.value_type,
+    stringValue: r.string_value,
+    integerValue: r.integer_value,
+    booleanValue: r.boolean_value,
+    floatValue: r.float_value,
+  };
+}
+
 interface Row {
   readonly identity_id: number;
   readonly identifier: string;
@@ -116,15 +139,7 @@ export class IdentityReader {
       if (!identity)
         found.set(r.identifier, (identity = { identityId: r.identity_id, traits: [] }));
       if (r.id === null || r.key === null || r.value_type === null) continue;
-      identity.traits.push({
-        id: r.id,
-        key: r.key,
-        valueType: r.value_type,
-        stringValue: r.string_value,
-        integerValue: r.integer_value,
-        booleanValue: r.boolean_value,
-        floatValue: r.float_value,
-      });
+      identity.traits.push(storedTraitOf({ ...r, id: r.id, key: r.key, value_type: r.value_type }));
     }
     return found;
   }

@@ -1,5 +1,11 @@
 import { TRAIT_STRING_LIMIT, type TypedTraitValue } from '../identities/trait-value';
-import { typeTraitValue } from './identify-request';
+import {
+  IDENTIFIER_LIMIT,
+  isObject,
+  TRAIT_KEY_LIMIT,
+  TRAIT_LIMIT,
+  typeTraitValue,
+} from './identify-request';
 
 /**
  * OFREP's evaluation request (`{context: {targetingKey, …}}`) read into Flagsmith's terms:
@@ -20,13 +26,6 @@ export interface OfrepContext {
 export type ParsedContext =
   | { readonly ok: true; readonly value: OfrepContext }
   | { readonly ok: false; readonly code: OfrepRequestError; readonly details: string };
-
-const IDENTIFIER_LIMIT = 2000;
-const TRAIT_KEY_LIMIT = 200;
-const TRAIT_LIMIT = 1000;
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const invalid = (details: string): ParsedContext => ({
   ok: false,

@@ -6,12 +6,18 @@ import {
   UniqueConstraintViolationException,
 } from '@mikro-orm/core';
 import { evaluate, type EvaluationResult, type TraitValue } from '../engine';
-import { Identity, Trait, type TraitValueType } from '../identities/identity.entity';
+import { Identity, Trait } from '../identities/identity.entity';
 import { traitColumns, traitValueOf, type TypedTraitValue } from '../identities/trait-value';
 import { sha256Hex } from '../shared/ids';
 import type { AnswerCache } from './answer-cache';
 import type { CachedEnvironment } from './document-cache';
-import { IdentityReader, type StoredIdentity, type StoredTrait } from './identity-reader';
+import {
+  IdentityReader,
+  type StoredIdentity,
+  type StoredTrait,
+  storedTraitOf,
+  type TraitRow,
+} from './identity-reader';
 import type { KeyOrigin } from './sdk-cache';
 import { type FlagObject, identityFlagsJson, toFlagObjects } from './flags';
 import { type IdentifyRequest, type TraitRequest, traitValueText } from './identify-request';
@@ -30,16 +36,6 @@ export interface IdentityAnswer {
   json(): Buffer;
   /** One flag object by feature name (`?feature=`), or undefined. */
   flag(name: string): FlagObject | undefined;
-}
-
-interface UpsertedRow {
-  readonly id: number;
-  readonly key: string;
-  readonly value_type: TraitValueType;
-  readonly string_value: string | null;
-  readonly integer_value: string | null;
-  readonly boolean_value: boolean | null;
-  readonly float_value: number | null;
 }
 
 /** Whose flags to answer with: the identity, its traits and whether its overrides apply. */
@@ -328,21 +324,11 @@ export class SdkIdentities {
           boolean_value, float_value)`);
       select = 'select * from upserted';
     }
-    const rows: UpsertedRow[] = await this.orm.em
+    const rows: TraitRow[] = await this.orm.em
       .getConnection()
       .execute(`with ${parts.join(', ')} ${select}`, params, 'all');
     for (const key of deletes) byKey.delete(key);
-    for (const r of rows) {
-      byKey.set(r.key, {
-        id: r.id,
-        key: r.key,
-        valueType: r.value_type,
-        stringValue: r.string_value,
-        integerValue: r.integer_value,
-        booleanValue: r.boolean_value,
-        floatValue: r.float_value,
-      });
-    }
+    for (const r of rows) byKey.set(r.key, storedTraitOf(r));
     const traits = [...byKey.values()].sort((a, b) => a.id - b.id);
     return { identityId: found.identityId, traits };
   }

@@ -20,8 +20,6 @@ export type SdkHandler = (call: SdkCall, environment: SdkEnvironment) => Promise
 
 export interface SdkRoute {
   readonly methods: Readonly<Partial<Record<'GET' | 'POST' | 'PUT', SdkHandler>>>;
-  /** The `Allow` header (filled in by `SdkApi`). */
-  readonly allow?: string;
   /** Only server-side keys (`ser.…`) are accepted. */
   readonly serverOnly?: boolean;
   /** The usage kind a request with a valid key counts as. */
@@ -51,6 +49,9 @@ const STREAM = /^\/sse\/environments\/([^/]+)\/stream$/;
 /** Shared by requests without a query string; only ever read. */
 const NO_QUERY = new URLSearchParams();
 
+/** A route with its `Allow` header, worked out once. */
+type Routed = SdkRoute & { readonly allow: string };
+
 /**
  * The Flagsmith SDK endpoints (shared/spec/sdk-rest-api.md) on plain `node:http`, in front
  * of the Express app: `handle` answers the paths it owns and returns false for every other
@@ -58,7 +59,7 @@ const NO_QUERY = new URLSearchParams();
  * documents come from the in-memory `SdkCache`.
  */
 export class SdkApi {
-  private readonly routes: ReadonlyMap<string, SdkRoute & { readonly allow: string }>;
+  private readonly routes: ReadonlyMap<string, Routed>;
 
   constructor(private readonly deps: SdkApiDeps) {
     const { orm, cache, usage } = deps;
@@ -128,10 +129,7 @@ export class SdkApi {
     return true;
   }
 
-  private async dispatch(
-    call: SdkCall,
-    route: SdkRoute & { readonly allow: string },
-  ): Promise<void> {
+  private async dispatch(call: SdkCall, route: Routed): Promise<void> {
     const handler = route.methods[call.method as keyof SdkRoute['methods']];
     const { allow, refuse } = route;
     if (call.method === 'OPTIONS') {

@@ -8,7 +8,19 @@ import { Identity, Trait, TraitValueType } from '../identities/identity.entity';
 import { TRAIT_STRING_LIMIT, traitValueOf, type TypedTraitValue } from '../identities/trait-value';
 import type { CachedEnvironment } from './document-cache';
 import { readJson, type SdkCall, send } from './http';
-import { pythonType, type TraitRequest, typeTraitValue } from './identify-request';
+import {
+  IDENTIFIER_LIMIT,
+  isObject,
+  NOT_BLANK,
+  NOT_NULL,
+  NOT_STRING,
+  pythonType,
+  REQUIRED,
+  TRAIT_KEY_LIMIT,
+  tooLong,
+  type TraitRequest,
+  typeTraitValue,
+} from './identify-request';
 import type { SdkCache, SdkEnvironment } from './sdk-cache';
 import { writeTraits } from './sdk-identities';
 import type { SdkRoute } from './sdk.router';
@@ -39,14 +51,7 @@ const DJANGO_BAD_REQUEST = `
 </html>
 `;
 
-const IDENTIFIER_LIMIT = 2000;
-const TRAIT_KEY_LIMIT = 200;
-const REQUIRED = 'This field is required.';
-const NOT_NULL = 'This field may not be null.';
-const NOT_BLANK = 'This field may not be blank.';
-const NOT_STRING = 'Not a valid string.';
 const NOT_INTEGER = 'A valid integer is required.';
-const tooLong = (n: number): string => `Ensure this field has no more than ${n} characters.`;
 
 type Errors = Record<string, unknown>;
 type Checked<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; errors: Errors };
@@ -54,9 +59,6 @@ type Checked<T> = { readonly ok: true; readonly value: T } | { readonly ok: fals
 const notADictionary = (value: unknown): Errors => ({
   non_field_errors: [`Invalid data. Expected a dictionary, but got ${pythonType(value)}.`],
 });
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** DRF's `CharField` (trimmed, not blank, limited); returns the error messages or the text. */
 function charField(value: unknown, limit: number): string | string[] {
