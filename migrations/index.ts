@@ -2,6 +2,7 @@ import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261123134324_initial } from './Migration20261123134324_initial';
 import { Migration20261123142735_hashing_keys } from './Migration20261123142735_hashing_keys';
 import { Migration20261123154730_usage } from './Migration20261123154730_usage';
+import { Migration20261123201608_webhooks } from './Migration20261123201608_webhooks';
 
 /**
  * Every migration, in order. Listed explicitly so the same list serves the compiled
@@ -11,4 +12,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261123134324_initial', class: Migration20261123134324_initial },
   { name: 'Migration20261123142735_hashing_keys', class: Migration20261123142735_hashing_keys },
   { name: 'Migration20261123154730_usage', class: Migration20261123154730_usage },
+  { name: 'Migration20261123201608_webhooks', class: Migration20261123201608_webhooks },
 ];

@@ -27,6 +27,7 @@ import { createLogger, type Logger } from './shared/logger';
 import { UsageRecorder } from './usage/usage-recorder';
 import { ANONYMOUS } from './users/principal';
 import { OrmSessionStore } from './users/session.service';
+import { WebhookDispatcher } from './webhooks/dispatcher';
 
 export interface FlagwardApp {
   readonly config: Config;
@@ -38,6 +39,8 @@ export interface FlagwardApp {
   readonly realtime: Pick<Realtime, 'listeners'>;
   /** SDK usage and flag-analytics counts, buffered; `usage.flush()` writes them now. */
   readonly usage: Pick<UsageRecorder, 'flush'>;
+  /** Sends webhook deliveries; `drain()` sends whatever is due now (tests). */
+  readonly webhooks: Pick<WebhookDispatcher, 'drain'>;
   /** Starts listening; resolves with the bound address. */
   listen(): Promise<{ port: number; url: string }>;
   /** Stops accepting, drains in-flight requests, closes the database; safe to call twice. */
@@ -63,6 +66,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const changes = new EnvironmentChanges();
     changes.attach(db.orm);
     const services = createServices(config, db.orm, logger);
+    services.outbox.attach(db.orm);
+    const dispatcher = new WebhookDispatcher(
+      db.orm,
+      config.webhooks,
+      services.secrets,
+      services.webhookSender,
+      logger,
+    );
     const usage = new UsageRecorder(db.orm, logger, config.usageFlushMs);
     const schema = await buildFlagwardSchema();
     const app = express();
@@ -165,11 +176,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       await apollo.stop();
       if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
       await cache.close();
+      await dispatcher.close();
       await usage.close();
       await db.close();
     };
 
     usage.start();
+    if (config.webhooks.worker) dispatcher.start(services.outbox);
     return {
       config,
       db,
@@ -178,6 +191,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       express: app,
       realtime,
       usage,
+      webhooks: dispatcher,
       listen() {
         return new Promise((resolve, reject) => {
           server.once('error', reject);

@@ -1,6 +1,7 @@
 import type { MikroORM } from '@mikro-orm/core';
 import { AuditService } from './audit/audit.service';
 import type { Config } from './config/config';
+import { resolveSecretKey } from './config/secret';
 import { EnvironmentService } from './environments/environment.service';
 import { ImportService } from './environments/import/import.service';
 import { FeatureStateService } from './features/feature-state.service';
@@ -16,6 +17,11 @@ import { createPassport, type PassportInstance } from './users/passport';
 import { PasswordHasher } from './users/password';
 import { TokenService } from './users/session.service';
 import { UserService } from './users/user.service';
+import type { SenderOptions } from './webhooks/http-sender';
+import { AddressPolicy } from './webhooks/network-policy';
+import { WebhookOutbox } from './webhooks/outbox';
+import { SecretBox } from './webhooks/secret-box';
+import { WebhookService } from './webhooks/webhook.service';
 
 /** Application services: stateless singletons; every call takes a request's EntityManager. */
 export interface Services {
@@ -36,13 +42,23 @@ export interface Services {
   readonly segmentOverrides: SegmentOverrideService;
   readonly imports: ImportService;
   readonly identities: IdentityService;
+  /** Webhook deliveries written with the changes that cause them. */
+  readonly outbox: WebhookOutbox;
+  readonly webhooks: WebhookService;
+  /** The SSRF policy every webhook request goes through. */
+  readonly webhookSender: SenderOptions;
+  /** Seals webhook secrets with the instance key. */
+  readonly secrets: SecretBox;
 }
 
 export function createServices(config: Config, orm: MikroORM, logger: Logger): Services {
   const passwords = new PasswordHasher(config.argon2);
   const users = new UserService(passwords);
-  const audit = new AuditService();
-  const featureStates = new FeatureStateService(audit);
+  const outbox = new WebhookOutbox();
+  const audit = new AuditService(outbox);
+  const featureStates = new FeatureStateService(audit, outbox);
+  const sender: SenderOptions = { policy: new AddressPolicy(config.webhooks.allowedNetworks) };
+  const secrets = new SecretBox(resolveSecretKey(config.secretKey, config.dataDir));
   const segments = new SegmentService(audit);
   return {
     config,
@@ -55,12 +71,16 @@ export function createServices(config: Config, orm: MikroORM, logger: Logger): S
     organisations: new OrganisationService(config, users, audit),
     projects: new ProjectService(audit),
     environments: new EnvironmentService(audit),
-    features: new FeatureService(audit),
+    features: new FeatureService(audit, featureStates),
     featureStates,
     tags: new TagService(audit),
     segments,
     segmentOverrides: new SegmentOverrideService(audit, featureStates),
     imports: new ImportService(audit, segments),
     identities: new IdentityService(audit, featureStates),
+    outbox,
+    webhooks: new WebhookService(audit, outbox, secrets, sender),
+    webhookSender: sender,
+    secrets,
   };
 }

@@ -5,6 +5,7 @@ import { decodeIdCursor } from '../shared/cursor';
 import { parseId } from '../shared/id-arg';
 import { containsText } from '../shared/search';
 import { AuditLog, AuditObjectType, ChangeType } from './audit-log.entity';
+import type { WebhookOutbox } from '../webhooks/outbox';
 import type { AuditLogFilter, AuditLogsArgs } from './audit.inputs';
 
 export interface AuditEntry {
@@ -22,10 +23,15 @@ export interface AuditEntry {
 
 /**
  * Writes audit records inside the caller's transaction (pass the transactional
- * EntityManager), so a change and its record commit or roll back together.
+ * EntityManager), so a change and its record commit or roll back together — and with them
+ * the AUDIT_LOG_CREATED deliveries to the organisation's webhooks.
  */
 export class AuditService {
-  record(tx: EntityManager, actor: PermissionService, entry: AuditEntry): AuditLog {
+  constructor(private readonly outbox: WebhookOutbox) {}
+
+  async record(tx: EntityManager, actor: PermissionService, entry: AuditEntry): Promise<AuditLog> {
+    if (!tx.isInTransaction())
+      throw new Error('audit records must be written inside a transaction');
     const log = tx.create(AuditLog, {
       organisation: entry.organisationId,
       project: entry.projectId ?? null,
@@ -40,6 +46,9 @@ export class AuditService {
       after: entry.after ?? null,
     });
     tx.persist(log);
+    // Flagsmith sends audit-log webhooks for records with a project or an environment.
+    if (entry.organisationId !== null && (entry.projectId != null || entry.environmentId != null))
+      await this.outbox.auditLogCreated(tx, actor, log, entry.organisationId);
     return log;
   }
 

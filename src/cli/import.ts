@@ -7,6 +7,7 @@ import { ImportService } from '../environments/import/import.service';
 import { PermissionService } from '../permissions/permission.service';
 import { SegmentService } from '../segments/segment.service';
 import { ANONYMOUS } from '../users/principal';
+import { WebhookOutbox } from '../webhooks/outbox';
 import { readJsonInput } from './json-file';
 import { UsageError } from './usage-error';
 
@@ -41,7 +42,8 @@ export async function importEnvironment(config: Config, argv: string[]): Promise
   try {
     await migrate(db.orm);
     const em = db.orm.em.fork();
-    const audit = new AuditService();
+    // Deliveries this import causes are sent by a running server's worker.
+    const audit = new AuditService(new WebhookOutbox());
     const importer = new ImportService(audit, new SegmentService(audit));
     const result = await importer.importEnvironment(
       em,

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { parseAllowedNetworks } from '../webhooks/network-policy';
 
 /** Boolean environment values: accept the usual spellings, reject anything else. */
 const bool = z
@@ -35,6 +36,27 @@ const envSchema = z.object({
   USAGE_FLUSH_SECONDS: z.coerce.number().positive().max(3600).default(10),
   SDK_CACHE_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(300),
   SDK_ANSWER_CACHE_MB: z.coerce.number().min(0).max(65_536).default(64),
+  WEBHOOK_WORKER: bool.default(true),
+  WEBHOOK_ALLOWED_NETWORKS: z
+    .string()
+    .default('')
+    .transform((text, ctx) => {
+      try {
+        return parseAllowedNetworks(text);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
+  WEBHOOK_TIMEOUT_SECONDS: z.coerce.number().positive().max(300).default(10),
+  WEBHOOK_RETRY_BASE_SECONDS: z.coerce.number().positive().max(3600).default(2),
+  WEBHOOK_RETRY_MAX_SECONDS: z.coerce.number().positive().max(86_400).default(600),
+  WEBHOOK_DEAD_AFTER_HOURS: z.coerce
+    .number()
+    .positive()
+    .max(24 * 90)
+    .default(72),
+  WEBHOOK_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
 });
 
 export interface Config {
@@ -58,6 +80,22 @@ export interface Config {
   readonly sdkCachePollMs: number;
   /** Memory for remembered identity responses (0 turns the cache off). */
   readonly sdkAnswerCacheBytes: number;
+  readonly webhooks: WebhookConfig;
+}
+
+export interface WebhookConfig {
+  /** Whether this process sends webhook deliveries (every process may enqueue them). */
+  readonly worker: boolean;
+  /** CIDR ranges a webhook may reach although they are private (trusted internal receivers). */
+  readonly allowedNetworks: readonly string[];
+  readonly timeoutMs: number;
+  /** First retry delay; each further retry doubles it, up to `retryMaxMs`. */
+  readonly retryBaseMs: number;
+  readonly retryMaxMs: number;
+  /** A delivery still failing this long after its event becomes a dead letter. */
+  readonly deadAfterMs: number;
+  /** How often a worker looks for due deliveries (its own process's changes wake it at once). */
+  readonly pollMs: number;
 }
 
 export class ConfigError extends Error {
@@ -99,6 +137,15 @@ export function loadConfig(env: Env): Config {
     usageFlushMs: Math.round(e.USAGE_FLUSH_SECONDS * 1000),
     sdkCachePollMs: e.SDK_CACHE_POLL_MS,
     sdkAnswerCacheBytes: Math.round(e.SDK_ANSWER_CACHE_MB * 1024 * 1024),
+    webhooks: {
+      worker: e.WEBHOOK_WORKER,
+      allowedNetworks: e.WEBHOOK_ALLOWED_NETWORKS,
+      timeoutMs: Math.round(e.WEBHOOK_TIMEOUT_SECONDS * 1000),
+      retryBaseMs: Math.round(e.WEBHOOK_RETRY_BASE_SECONDS * 1000),
+      retryMaxMs: Math.round(e.WEBHOOK_RETRY_MAX_SECONDS * 1000),
+      deadAfterMs: Math.round(e.WEBHOOK_DEAD_AFTER_HOURS * 3600_000),
+      pollMs: e.WEBHOOK_POLL_MS,
+    },
   });
 }
 

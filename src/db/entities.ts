@@ -21,6 +21,7 @@ import { Segment, SegmentCondition, SegmentRule } from '../segments/segment.enti
 import { ApiUsage, FeatureEvaluation } from '../usage/api-usage.entity';
 import { UserSession } from '../users/user-session.entity';
 import { User } from '../users/user.entity';
+import { WebhookAttempt, WebhookDelivery } from '../webhooks/delivery.entity';
 import { Webhook } from '../webhooks/webhook.entity';
 
 /** Every entity, listed explicitly (no folder scanning: the same list in dev, build and tests). */
@@ -52,6 +53,8 @@ export const ENTITIES = [
   ModelPermissionGrant,
   AuditLog,
   Webhook,
+  WebhookDelivery,
+  WebhookAttempt,
   ApiUsage,
   FeatureEvaluation,
 ];

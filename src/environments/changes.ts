@@ -38,7 +38,7 @@ export class EnvironmentChanges {
 const pending = new WeakMap<object, Set<number>>();
 
 /** The root of a (possibly nested) transaction: MikroORM links a savepoint to its parent. */
-function rootOf(trx: object): object {
+export function rootTransaction(trx: object): object {
   for (;;) {
     const link = Object.getOwnPropertySymbols(trx).find(
       (s) => s.description === 'parentTransaction',
@@ -55,7 +55,7 @@ export function markChanged(tx: EntityManager, environmentIds: readonly number[]
   const current = tx.getTransactionContext<object>();
   if (!current) throw new Error('environment changes must be recorded inside a transaction');
   // Savepoints belong to their root transaction: only its commit is final.
-  const trx = rootOf(current);
+  const trx = rootTransaction(current);
   let ids = pending.get(trx);
   if (!ids) pending.set(trx, (ids = new Set()));
   for (const id of environmentIds) ids.add(id);

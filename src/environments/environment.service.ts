@@ -69,7 +69,7 @@ export class EnvironmentService {
         });
       }
       await tx.flush();
-      this.record(
+      await this.record(
         tx,
         p,
         project,
@@ -94,7 +94,7 @@ export class EnvironmentService {
       const before = pick(env, AUDITED);
       if (input.name !== undefined) env.name = input.name.trim();
       applySettings(env, input, ENVIRONMENT_SETTING_KEYS, NULLABLE_ENVIRONMENT_SETTINGS);
-      this.record(
+      await this.record(
         tx,
         p,
         project,
@@ -113,7 +113,7 @@ export class EnvironmentService {
   async delete(em: EntityManager, p: PermissionService, env: Environment): Promise<void> {
     await em.transactional(async (tx) => {
       const project = await tx.findOneOrFail(Project, env.project.id);
-      this.audit.record(tx, p, {
+      await this.audit.record(tx, p, {
         ...auditScope(project),
         type: AuditObjectType.ENVIRONMENT,
         objectId: env.id,
@@ -150,7 +150,7 @@ export class EnvironmentService {
         expiresAt: input.expiresAt ?? null,
       });
       await tx.flush();
-      this.recordKey(
+      await this.recordKey(
         tx,
         p,
         project,
@@ -176,7 +176,7 @@ export class EnvironmentService {
       const before = pick(row, KEY_AUDITED);
       if (input.name !== undefined) row.name = input.name.trim();
       applySettings(row, input, ['active', 'expiresAt'], ['expiresAt']);
-      this.recordKey(
+      await this.recordKey(
         tx,
         p,
         project,
@@ -200,7 +200,7 @@ export class EnvironmentService {
     await em.transactional(async (tx) => {
       const env = await tx.findOneOrFail(Environment, row.environment.id);
       const project = await tx.findOneOrFail(Project, env.project.id);
-      this.audit.record(tx, p, {
+      await this.audit.record(tx, p, {
         ...auditScope(project, env),
         type: AuditObjectType.API_KEY,
         objectId: row.id,
@@ -214,7 +214,7 @@ export class EnvironmentService {
     });
   }
 
-  private record(
+  private async record(
     tx: EntityManager,
     p: PermissionService,
     project: Project,
@@ -223,8 +223,8 @@ export class EnvironmentService {
     log: string,
     before: Record<string, unknown> | null,
     after: Record<string, unknown>,
-  ): void {
-    this.audit.record(tx, p, {
+  ): Promise<void> {
+    await this.audit.record(tx, p, {
       ...auditScope(project, env),
       type: AuditObjectType.ENVIRONMENT,
       objectId: env.id,
@@ -236,7 +236,7 @@ export class EnvironmentService {
     });
   }
 
-  private recordKey(
+  private async recordKey(
     tx: EntityManager,
     p: PermissionService,
     project: Project,
@@ -245,8 +245,8 @@ export class EnvironmentService {
     change: ChangeType,
     log: string,
     before: Record<string, unknown> | null,
-  ): void {
-    this.audit.record(tx, p, {
+  ): Promise<void> {
+    await this.audit.record(tx, p, {
       ...auditScope(project, env),
       type: AuditObjectType.API_KEY,
       objectId: row.id,

@@ -6,7 +6,10 @@ import type { PermissionService } from '../permissions/permission.service';
 import { Project } from '../projects/project.entity';
 import { ValidationError } from '../shared/errors';
 import { parseId } from '../shared/id-arg';
-import { FeatureState, MultivariateStateValue } from './feature-state.entity';
+import { Identity } from '../identities/identity.entity';
+import { type StateContext, type StateValues, WebhookEvent } from '../webhooks/events';
+import type { FlagChange, WebhookOutbox } from '../webhooks/outbox';
+import { FeatureSegment, FeatureState, MultivariateStateValue } from './feature-state.entity';
 import { type FlagValue, typedValue, valueOf } from './feature-value';
 import { Feature } from './feature.entity';
 import type { FeatureStateInput } from './feature.inputs';
@@ -22,8 +25,27 @@ export function kindOf(state: FeatureState): StateKind {
 }
 
 /** What an audit record keeps of a state. */
-export function stateSnapshot(state: FeatureState): Record<string, unknown> {
-  return { enabled: state.enabled, value: valueOf(state) };
+function auditValues(values: StateValues): Record<string, unknown> {
+  return { enabled: values.enabled, value: values.value };
+}
+
+export function webhookEvent(kind: StateKind, change: ChangeType): FlagChange['event'] {
+  switch (kind) {
+    case 'ENVIRONMENT_DEFAULT':
+      return change === ChangeType.DELETE
+        ? WebhookEvent.FLAG_FEATURE_DELETED
+        : change === ChangeType.CREATE
+          ? WebhookEvent.FLAG_FEATURE_CREATED
+          : WebhookEvent.FLAG_FEATURE_UPDATED;
+    case 'SEGMENT_OVERRIDE':
+      return change === ChangeType.DELETE
+        ? WebhookEvent.FLAG_SEGMENT_DELETED
+        : change === ChangeType.CREATE
+          ? WebhookEvent.FLAG_SEGMENT_CREATED
+          : WebhookEvent.FLAG_SEGMENT_UPDATED;
+    case 'IDENTITY_OVERRIDE':
+      return WebhookEvent.FLAG_IDENTITY_UPDATED;
+  }
 }
 
 /**
@@ -31,7 +53,34 @@ export function stateSnapshot(state: FeatureState): Record<string, unknown> {
  * `apply` used for segment and identity overrides.
  */
 export class FeatureStateService {
-  constructor(private readonly audit: AuditService) {}
+  constructor(
+    private readonly audit: AuditService,
+    private readonly outbox: WebhookOutbox,
+  ) {}
+
+  /**
+   * What a change can alter in a state: enabled, value and multivariate shares. Taken
+   * before a change (its "previous state") and after it.
+   */
+  async capture(tx: EntityManager, state: FeatureState): Promise<StateValues> {
+    const shares = state.id
+      ? await tx.find(
+          MultivariateStateValue,
+          { featureState: state.id },
+          { populate: ['option'], orderBy: { option: { id: 'asc' } } },
+        )
+      : [];
+    return {
+      enabled: state.enabled,
+      value: valueOf(state),
+      allocations: shares.map((s) => ({
+        id: s.id,
+        optionId: s.option.id,
+        optionValue: valueOf({ ...s.option, valueType: s.option.type }),
+        percentageAllocation: Number(s.percentageAllocation),
+      })),
+    };
+  }
 
   /** Environment defaults of an environment, optionally of some features, by feature id. */
   listDefaults(em: EntityManager, environment: Environment, featureIds?: number[]) {
@@ -68,7 +117,7 @@ export class FeatureStateService {
       );
     }
     return em.transactional(async (tx) => {
-      const before = stateSnapshot(state);
+      const before = await this.capture(tx, state);
       await this.apply(tx, state, input, 'input');
       await tx.flush();
       await this.recordChange(tx, p, state, 'Flag state / Remote Config value updated', before);
@@ -132,28 +181,98 @@ export class FeatureStateService {
     }
   }
 
-  /** Audit record plus document bump for a change to one state. */
+  /**
+   * The audit record, the webhook deliveries and the document bump for a change to one
+   * state, in the change's transaction. `before` is the state as captured before the change
+   * (null for a new state); for a deletion, call this before deleting.
+   */
   async recordChange(
     tx: EntityManager,
     p: PermissionService,
     state: FeatureState,
     log: string,
-    before: Record<string, unknown> | null,
+    before: StateValues | null,
     change: ChangeType = ChangeType.UPDATE,
   ): Promise<void> {
     const environment = await tx.findOneOrFail(Environment, state.environment.id);
     const project = await tx.findOneOrFail(Project, environment.project.id);
     const feature = await tx.findOneOrFail(Feature, state.feature.id);
-    this.audit.record(tx, p, {
+    const after = change === ChangeType.DELETE ? null : await this.capture(tx, state);
+    await this.audit.record(tx, p, {
       ...auditScope(project, environment),
       type: AuditObjectType.FEATURE_STATE,
       objectId: state.id,
       objectUuid: state.uuid,
       change,
       log: `${log}: ${feature.name}`,
+      before: before && auditValues(before),
+      after: after && auditValues(after),
+    });
+    await this.outbox.flagChanged(tx, p, {
+      organisationId: project.organisation.id,
+      environmentId: environment.id,
+      event: webhookEvent(kindOf(state), change),
+      context: () => stateContext(tx, state, { feature, project, environment }),
       before,
-      after: change === ChangeType.DELETE ? null : stateSnapshot(state),
+      after,
     });
     await touchEnvironments(tx, { environmentId: environment.id });
   }
+  /**
+   * Webhook events for a feature's environment defaults as a whole: FLAG_FEATURE_CREATED
+   * once a new feature's states exist, FLAG_FEATURE_DELETED before they are deleted.
+   */
+  async announceDefaults(
+    tx: EntityManager,
+    p: PermissionService,
+    feature: Feature,
+    project: Project,
+    what: 'created' | 'deleted',
+  ): Promise<void> {
+    const organisationId = project.organisation.id;
+    if ((await this.outbox.receivers(tx, organisationId)).length === 0) return;
+    const defaults = await tx.find(FeatureState, { feature, identity: null, featureSegment: null });
+    for (const state of defaults) {
+      if (!(await this.outbox.watches(tx, organisationId, state.environment.id))) continue;
+      const environment = await tx.findOneOrFail(Environment, state.environment.id);
+      const values = await this.capture(tx, state);
+      await this.outbox.flagChanged(tx, p, {
+        organisationId,
+        environmentId: environment.id,
+        event:
+          what === 'created'
+            ? WebhookEvent.FLAG_FEATURE_CREATED
+            : WebhookEvent.FLAG_FEATURE_DELETED,
+        context: () => stateContext(tx, state, { feature, project, environment }),
+        before: what === 'created' ? null : values,
+        after: what === 'created' ? values : null,
+      });
+    }
+  }
+}
+
+/** The unchanging parts of a state's webhook payload. */
+export async function stateContext(
+  tx: EntityManager,
+  state: FeatureState,
+  known: {
+    readonly feature: Feature;
+    readonly project: Project;
+    readonly environment: Environment;
+  },
+): Promise<StateContext> {
+  const identity = state.identity ? await tx.findOneOrFail(Identity, state.identity.id) : null;
+  const override = state.featureSegment
+    ? await tx.findOneOrFail(FeatureSegment, state.featureSegment.id, { populate: ['segment'] })
+    : null;
+  return {
+    feature: known.feature,
+    project: known.project,
+    environment: known.environment,
+    identity: identity && { id: identity.id, identifier: identity.identifier },
+    segmentOverride: override && {
+      segment: override.segment,
+      priority: override.priority,
+    },
+  };
 }

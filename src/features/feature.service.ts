@@ -13,6 +13,7 @@ import { parseId } from '../shared/id-arg';
 import { containsText, equalsText } from '../shared/search';
 import { User } from '../users/user.entity';
 import { FeatureState, MultivariateStateValue } from './feature-state.entity';
+import type { FeatureStateService } from './feature-state.service';
 import { optionColumns, typeInitialValue } from './feature-value';
 import { Feature, FeatureType } from './feature.entity';
 import type {
@@ -40,7 +41,10 @@ export function hundredths(values: readonly (number | string)[]): number {
 }
 
 export class FeatureService {
-  constructor(private readonly audit: AuditService) {}
+  constructor(
+    private readonly audit: AuditService,
+    private readonly featureStates: FeatureStateService,
+  ) {}
 
   async list(em: EntityManager, project: Project, args: FeatureListArgs): Promise<Feature[]> {
     const where: FilterQuery<Feature>[] = [{ project }];
@@ -103,7 +107,7 @@ export class FeatureService {
         await this.addOption(tx, feature, option, `input.multivariateOptions.${i}`);
       }
       await tx.flush();
-      this.record(
+      await this.record(
         tx,
         p,
         project,
@@ -112,6 +116,7 @@ export class FeatureService {
         `New Flag / Remote Config created: ${name}`,
         null,
       );
+      await this.featureStates.announceDefaults(tx, p, feature, project, 'created');
       await touchEnvironments(tx, { projectId: project.id });
       return feature;
     });
@@ -141,7 +146,7 @@ export class FeatureService {
       if (input.description !== undefined) feature.description = input.description;
       await this.setRelations(tx, project, feature, input, 'input');
       await tx.flush();
-      this.record(
+      await this.record(
         tx,
         p,
         project,
@@ -158,7 +163,7 @@ export class FeatureService {
   async delete(em: EntityManager, p: PermissionService, feature: Feature): Promise<void> {
     await em.transactional(async (tx) => {
       const project = await tx.findOneOrFail(Project, feature.project.id);
-      this.audit.record(tx, p, {
+      await this.audit.record(tx, p, {
         ...auditScope(project),
         type: AuditObjectType.FEATURE,
         objectId: feature.id,
@@ -167,6 +172,7 @@ export class FeatureService {
         log: `Flag / Remote Config deleted: ${feature.name}`,
         before: pick(feature, AUDITED),
       });
+      await this.featureStates.announceDefaults(tx, p, feature, project, 'deleted');
       await touchEnvironments(tx, { projectId: project.id });
       await tx.nativeDelete(Feature, { id: feature.id });
     });
@@ -346,11 +352,11 @@ export class FeatureService {
     log: string,
   ): Promise<void> {
     const project = await tx.findOneOrFail(Project, feature.project.id);
-    this.record(tx, p, project, feature, ChangeType.UPDATE, log, null);
+    await this.record(tx, p, project, feature, ChangeType.UPDATE, log, null);
     await touchEnvironments(tx, { projectId: project.id });
   }
 
-  private record(
+  private async record(
     tx: EntityManager,
     p: PermissionService,
     project: Project,
@@ -358,8 +364,8 @@ export class FeatureService {
     change: ChangeType,
     log: string,
     before: Record<string, unknown> | null,
-  ): void {
-    this.audit.record(tx, p, {
+  ): Promise<void> {
+    await this.audit.record(tx, p, {
       ...auditScope(project),
       type: AuditObjectType.FEATURE,
       objectId: feature.id,

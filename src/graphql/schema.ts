@@ -18,6 +18,7 @@ import { validateArgs } from './validate-args';
 import { AuthResolver } from '../users/auth.resolver';
 import { UserResolver } from '../users/user.resolver';
 import { UsageResolver } from '../usage/usage.resolver';
+import { WebhookDeliveryResolver, WebhookResolver } from '../webhooks/webhook.resolver';
 
 export const RESOLVERS = [
   AuthResolver,
@@ -36,6 +37,8 @@ export const RESOLVERS = [
   TraitResolver,
   UsageResolver,
   AuditLogResolver,
+  WebhookResolver,
+  WebhookDeliveryResolver,
 ] as const;
 
 export function buildFlagwardSchema(): Promise<GraphQLSchema> {

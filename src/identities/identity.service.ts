@@ -3,7 +3,7 @@ import { AuditObjectType, type AuditService, ChangeType, auditScope } from '../a
 import { Environment } from '../environments/environment.entity';
 import { touchEnvironments } from '../environments/touch';
 import { FeatureState } from '../features/feature-state.entity';
-import { type FeatureStateService, stateSnapshot } from '../features/feature-state.service';
+import type { FeatureStateService } from '../features/feature-state.service';
 import { typedValue, valueOf } from '../features/feature-value';
 import { Feature } from '../features/feature.entity';
 import type { FeatureStateInput } from '../features/feature.inputs';
@@ -194,7 +194,7 @@ export class IdentityService {
           `no feature with id ${featureId} in the identity's project`,
         );
       let state = await tx.findOne(FeatureState, { feature, environment, identity });
-      const before = state ? stateSnapshot(state) : null;
+      const before = state ? await this.featureStates.capture(tx, state) : null;
       if (!state) {
         const base = await tx.findOne(FeatureState, {
           feature,
@@ -244,7 +244,7 @@ export class IdentityService {
         p,
         state,
         `Identity override deleted for '${identity.identifier}'`,
-        stateSnapshot(state),
+        await this.featureStates.capture(tx, state),
         ChangeType.DELETE,
       );
       await tx.nativeDelete(FeatureState, { id: state.id });
@@ -263,7 +263,7 @@ export class IdentityService {
   ): Promise<void> {
     const environment = await tx.findOneOrFail(Environment, identity.environment.id);
     const project = await tx.findOneOrFail(Project, environment.project.id);
-    this.audit.record(tx, p, {
+    await this.audit.record(tx, p, {
       ...auditScope(project, environment),
       type: AuditObjectType.IDENTITY,
       objectId: identity.id,

@@ -46,7 +46,7 @@ export class OrganisationService {
         role: OrganisationRole.ADMIN,
       });
       await tx.flush();
-      this.audit.record(tx, p, {
+      await this.audit.record(tx, p, {
         organisationId: org.id,
         type: AuditObjectType.ORGANISATION,
         objectId: org.id,
@@ -80,7 +80,7 @@ export class OrganisationService {
         if (value === null) throw new ValidationError(`input.${key}`, 'must not be null');
         if (value !== undefined) org[key] = value;
       }
-      this.audit.record(tx, p, {
+      await this.audit.record(tx, p, {
         organisationId: org.id,
         type: AuditObjectType.ORGANISATION,
         objectId: org.id,
@@ -99,7 +99,7 @@ export class OrganisationService {
 
   async delete(em: EntityManager, p: PermissionService, org: Organisation): Promise<void> {
     await em.transactional(async (tx) => {
-      this.audit.record(tx, p, {
+      await this.audit.record(tx, p, {
         organisationId: null,
         type: AuditObjectType.ORGANISATION,
         objectId: org.id,
@@ -140,7 +140,7 @@ export class OrganisationService {
         role: input.role,
       });
       await tx.flush();
-      this.audit.record(tx, p, {
+      await this.audit.record(tx, p, {
         organisationId: org.id,
         type: AuditObjectType.USER,
         objectId: user.id,
@@ -170,7 +170,7 @@ export class OrganisationService {
       if (before === OrganisationRole.ADMIN && input.role !== OrganisationRole.ADMIN)
         await this.keepOneAdmin(tx, org);
       membership.role = input.role;
-      this.audit.record(tx, p, {
+      await this.audit.record(tx, p, {
         organisationId: org.id,
         type: AuditObjectType.USER,
         objectId: userId,
@@ -199,7 +199,7 @@ export class OrganisationService {
       );
       if (!membership) throw new ValidationError('userId', `no member with id ${userId}`);
       if (membership.role === OrganisationRole.ADMIN) await this.keepOneAdmin(tx, org);
-      this.audit.record(tx, p, {
+      await this.audit.record(tx, p, {
         organisationId: org.id,
         type: AuditObjectType.USER,
         objectId: userId,

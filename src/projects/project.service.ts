@@ -53,7 +53,7 @@ export class ProjectService {
         });
       }
       await tx.flush();
-      this.audit.record(tx, p, {
+      await this.audit.record(tx, p, {
         organisationId: org.id,
         projectId: project.id,
         type: AuditObjectType.PROJECT,
@@ -77,7 +77,7 @@ export class ProjectService {
       const before = pick(project, AUDITED);
       if (input.name !== undefined) project.name = input.name.trim();
       applySettings(project, input, PROJECT_SETTING_KEYS, ['featureNameRegex']);
-      this.audit.record(tx, p, {
+      await this.audit.record(tx, p, {
         ...auditScope(project),
         type: AuditObjectType.PROJECT,
         objectId: project.id,
@@ -96,7 +96,7 @@ export class ProjectService {
 
   async delete(em: EntityManager, p: PermissionService, project: Project): Promise<void> {
     await em.transactional(async (tx) => {
-      this.audit.record(tx, p, {
+      await this.audit.record(tx, p, {
         organisationId: project.organisation.id,
         type: AuditObjectType.PROJECT,
         objectId: project.id,

@@ -34,7 +34,7 @@ export class TagService {
         isPermanent: input.isPermanent,
       });
       await tx.flush();
-      this.record(tx, p, project, tag, ChangeType.CREATE, `Tag created: ${label}`, null);
+      await this.record(tx, p, project, tag, ChangeType.CREATE, `Tag created: ${label}`, null);
       return tag;
     });
   }
@@ -57,7 +57,15 @@ export class TagService {
       if (input.description !== undefined) tag.description = input.description;
       if (input.isPermanent != null) tag.isPermanent = input.isPermanent;
       await tx.flush();
-      this.record(tx, p, project, tag, ChangeType.UPDATE, `Tag updated: ${tag.label}`, before);
+      await this.record(
+        tx,
+        p,
+        project,
+        tag,
+        ChangeType.UPDATE,
+        `Tag updated: ${tag.label}`,
+        before,
+      );
       return tag;
     });
   }
@@ -66,7 +74,7 @@ export class TagService {
     if (tag.isSystemTag) throw new ValidationError('id', 'system tags cannot be deleted');
     await em.transactional(async (tx) => {
       const project = await tx.findOneOrFail(Project, tag.project.id);
-      this.audit.record(tx, p, {
+      await this.audit.record(tx, p, {
         ...auditScope(project),
         type: AuditObjectType.FEATURE,
         objectId: tag.id,
@@ -85,7 +93,7 @@ export class TagService {
       throw new ConflictError('a tag with this label already exists', 'input.label');
   }
 
-  private record(
+  private async record(
     tx: EntityManager,
     p: PermissionService,
     project: Project,
@@ -93,8 +101,8 @@ export class TagService {
     change: ChangeType,
     log: string,
     before: Record<string, unknown> | null,
-  ): void {
-    this.audit.record(tx, p, {
+  ): Promise<void> {
+    await this.audit.record(tx, p, {
       ...auditScope(project),
       type: AuditObjectType.FEATURE,
       objectId: tag.id,

@@ -3,7 +3,7 @@ import { AuditObjectType, type AuditService, ChangeType, auditScope } from '../a
 import { Environment } from '../environments/environment.entity';
 import { touchEnvironments } from '../environments/touch';
 import { FeatureSegment, FeatureState } from '../features/feature-state.entity';
-import { type FeatureStateService, stateSnapshot } from '../features/feature-state.service';
+import type { FeatureStateService } from '../features/feature-state.service';
 import { Feature } from '../features/feature.entity';
 import { loadVisible } from '../permissions/auth-checker';
 import type { PermissionService } from '../permissions/permission.service';
@@ -151,7 +151,7 @@ export class SegmentOverrideService {
     return em.transactional(async (tx) => {
       const state = await this.stateOf(tx, override);
       const segment = await tx.findOneOrFail(Segment, override.segment.id);
-      const before = stateSnapshot(state);
+      const before = await this.featureStates.capture(tx, state);
       await this.featureStates.apply(tx, state, input, 'input');
       await tx.flush();
       await this.featureStates.recordChange(
@@ -175,7 +175,7 @@ export class SegmentOverrideService {
         p,
         state,
         `Segment override deleted for segment '${segment.name}'`,
-        stateSnapshot(state),
+        await this.featureStates.capture(tx, state),
         ChangeType.DELETE,
       );
       await tx.nativeDelete(FeatureSegment, { id: override.id });
@@ -219,7 +219,7 @@ export class SegmentOverrideService {
       for (const [i, o] of ordered.entries()) o.priority = i;
       await tx.flush();
       const project = await tx.findOneOrFail(Project, environment.project.id);
-      this.audit.record(tx, p, {
+      await this.audit.record(tx, p, {
         ...auditScope(project, environment),
         type: AuditObjectType.FEATURE,
         objectId: feature.id,

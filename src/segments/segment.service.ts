@@ -70,7 +70,7 @@ export class SegmentService {
       });
       await tx.flush();
       await this.writeRules(tx, segment, input.rules);
-      this.record(
+      await this.record(
         tx,
         p,
         project,
@@ -109,10 +109,18 @@ export class SegmentService {
       // Rules live in other tables: the segment changed even if its own row did not.
       segment.updatedAt = new Date();
       await tx.flush();
-      this.record(tx, p, project, segment, ChangeType.UPDATE, `Segment updated: ${segment.name}`, {
-        before,
-        rules: input.rules ?? oldRules,
-      });
+      await this.record(
+        tx,
+        p,
+        project,
+        segment,
+        ChangeType.UPDATE,
+        `Segment updated: ${segment.name}`,
+        {
+          before,
+          rules: input.rules ?? oldRules,
+        },
+      );
       await touchEnvironments(tx, { projectId: project.id });
       return segment;
     });
@@ -123,7 +131,7 @@ export class SegmentService {
     await em.transactional(async (tx) => {
       const project = await tx.findOneOrFail(Project, segment.project.id);
       const rules = (await this.ruleTrees(tx, [segment.id])).get(segment.id) ?? [];
-      this.audit.record(tx, p, {
+      await this.audit.record(tx, p, {
         ...auditScope(project),
         type: AuditObjectType.SEGMENT,
         objectId: segment.id,
@@ -217,7 +225,7 @@ export class SegmentService {
     return feature;
   }
 
-  private record(
+  private async record(
     tx: EntityManager,
     p: PermissionService,
     project: Project,
@@ -228,8 +236,8 @@ export class SegmentService {
       before: Record<string, unknown> | null;
       rules: readonly (RuleShape | SegmentRuleNode)[];
     },
-  ): void {
-    this.audit.record(tx, p, {
+  ): Promise<void> {
+    await this.audit.record(tx, p, {
       ...auditScope(project),
       type: AuditObjectType.SEGMENT,
       objectId: segment.id,

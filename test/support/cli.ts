@@ -87,3 +87,54 @@ export function runCliInTerminal(
     child.on('close', (code) => resolve({ code, output }));
   });
 }
+
+/** A `flagward serve` child process. */
+export interface ServeProcess {
+  readonly url: string;
+  /** Everything it printed so far. */
+  output(): string;
+  /** Sends `signal` and resolves with the exit code (SIGKILL after `graceMs`). */
+  stop(signal?: NodeJS.Signals, graceMs?: number): Promise<number | null>;
+}
+
+/** Starts `flagward serve` from source, as an operator would, and waits until it listens. */
+export async function startServe(env: Record<string, string>): Promise<ServeProcess> {
+  const child = spawn(
+    process.execPath,
+    ['-r', 'ts-node/register/transpile-only', 'src/cli/main.ts', 'serve'],
+    { cwd: ROOT, env: cliEnv({ LOG_LEVEL: 'info', ...env }), stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`flagward serve did not start:\n${output}`)),
+      60_000,
+    );
+    const onData = (d: Buffer) => {
+      output += d.toString();
+      const found = /"url":"(http:\/\/[^"]+)"/.exec(output);
+      if (found) {
+        clearTimeout(timer);
+        resolve(found[1]!);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`flagward serve exited with ${code}:\n${output}`));
+    });
+  });
+  return {
+    url,
+    output: () => output,
+    async stop(signal = 'SIGTERM', graceMs = 15_000) {
+      child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}

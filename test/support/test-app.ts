@@ -52,13 +52,20 @@ export interface TestApp {
 
 export const PASSWORD = 'correct horse battery staple';
 
-/** A real Flagward on a fresh database, listening on a loopback port. */
-export async function createTestApp(storage?: TestStorage): Promise<TestApp> {
+/**
+ * A real Flagward on a fresh database, listening on a loopback port. `env` adds or overrides
+ * settings (e.g. WEBHOOK_ALLOWED_NETWORKS for local webhook receivers).
+ */
+export async function createTestApp(
+  storage?: TestStorage,
+  env: Readonly<Record<string, string>> = {},
+): Promise<TestApp> {
   const store = storage ?? (await createTestStorage());
   const config = loadConfig({
     ...TEST_ENV,
     ...store.env,
     SECRET_KEY: randomBytes(32).toString('hex'),
+    ...env,
   });
   const app = await createApp(config, { logger: createLogger('silent') });
   const { url } = await app.listen();

@@ -162,7 +162,7 @@ export class ImportService {
       }
       await tx.flush();
       if (changes.count > 0) {
-        this.audit.record(tx, p, {
+        await this.audit.record(tx, p, {
           organisationId: organisation.id,
           projectId: project.id,
           environmentId: environment.id,

@@ -1,0 +1,112 @@
+import { IsOptional, Max, MaxLength, Min } from 'class-validator';
+import { ArgsType, Field, ID, InputType, Int } from 'type-graphql';
+import { DeliveryStatus } from './delivery.entity';
+import { WebhookEvent } from './events';
+
+const SECRET_HELP =
+  'Signs each delivery (X-Flagsmith-Signature and X-Flagward-Signature). Stored encrypted and never returned.';
+
+@InputType()
+export class CreateEnvironmentWebhookInput {
+  @Field(() => ID)
+  environmentId!: string;
+
+  @Field({ description: 'An http(s) URL on a public address (or an allowed network).' })
+  @MaxLength(2000)
+  url!: string;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @MaxLength(200)
+  name?: string | null;
+
+  @Field(() => String, { nullable: true, description: SECRET_HELP })
+  @IsOptional()
+  @MaxLength(500)
+  secret?: string | null;
+
+  @Field({ defaultValue: true })
+  enabled!: boolean;
+
+  @Field(() => [WebhookEvent], {
+    nullable: true,
+    description: 'Events to receive; omitted or empty: all of them.',
+  })
+  events?: WebhookEvent[] | null;
+}
+
+@InputType()
+export class CreateOrganisationWebhookInput {
+  @Field(() => ID)
+  organisationId!: string;
+
+  @Field({ description: 'An http(s) URL on a public address (or an allowed network).' })
+  @MaxLength(2000)
+  url!: string;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @MaxLength(200)
+  name?: string | null;
+
+  @Field(() => String, { nullable: true, description: SECRET_HELP })
+  @IsOptional()
+  @MaxLength(500)
+  secret?: string | null;
+
+  @Field({ defaultValue: true })
+  enabled!: boolean;
+
+  @Field(() => [WebhookEvent], {
+    nullable: true,
+    description: 'Events to receive; omitted or empty: all of them.',
+  })
+  events?: WebhookEvent[] | null;
+}
+
+@InputType({ description: 'Fields left out stay as they are.' })
+export class UpdateWebhookInput {
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @MaxLength(2000)
+  url?: string | null;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @MaxLength(200)
+  name?: string | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description: `${SECRET_HELP} An empty string removes it.`,
+  })
+  @IsOptional()
+  @MaxLength(500)
+  secret?: string | null;
+
+  @Field(() => Boolean, { nullable: true })
+  enabled?: boolean | null;
+
+  @Field(() => [WebhookEvent], { nullable: true, description: 'Empty: all events.' })
+  events?: WebhookEvent[] | null;
+}
+
+@ArgsType()
+export class WebhookDeliveriesArgs {
+  @Field(() => ID)
+  webhookId!: string;
+
+  @Field(() => DeliveryStatus, { nullable: true })
+  status?: DeliveryStatus | null;
+
+  @Field(() => Int, { defaultValue: 50, description: 'Page size, 1–100.' })
+  @Min(1, { message: '$property must be at least 1' })
+  @Max(100, { message: '$property must be at most 100' })
+  first!: number;
+
+  @Field(() => String, {
+    nullable: true,
+    description: 'The `endCursor` of the previous page; omitted: the newest deliveries.',
+  })
+  after?: string | null;
+}

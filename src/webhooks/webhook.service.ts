@@ -1,0 +1,454 @@
+import type { EntityManager, FilterQuery } from '@mikro-orm/core';
+import { AuditObjectType, type AuditService, ChangeType } from '../audit/audit.service';
+import { Environment } from '../environments/environment.entity';
+import type { PermissionService } from '../permissions/permission.service';
+import { Project } from '../projects/project.entity';
+import { decodeIdCursor } from '../shared/cursor';
+import { NotFoundError, ValidationError } from '../shared/errors';
+import { parseId } from '../shared/id-arg';
+import { DeliveryStatus, WebhookAttempt, WebhookDelivery } from './delivery.entity';
+import { type Json, webhookTimestamp, WebhookEvent } from './events';
+import { checkWebhookUrl, type SenderOptions } from './http-sender';
+import type { WebhookOutbox } from './outbox';
+import type { SecretBox } from './secret-box';
+import { Webhook, WebhookScope } from './webhook.entity';
+import type {
+  CreateEnvironmentWebhookInput,
+  CreateOrganisationWebhookInput,
+  UpdateWebhookInput,
+  WebhookDeliveriesArgs,
+} from './webhook.inputs';
+
+type CreateInput = CreateEnvironmentWebhookInput | CreateOrganisationWebhookInput;
+
+const FLAG_EVENTS = [
+  WebhookEvent.FLAG_FEATURE_CREATED,
+  WebhookEvent.FLAG_FEATURE_UPDATED,
+  WebhookEvent.FLAG_FEATURE_DELETED,
+  WebhookEvent.FLAG_SEGMENT_CREATED,
+  WebhookEvent.FLAG_SEGMENT_UPDATED,
+  WebhookEvent.FLAG_SEGMENT_DELETED,
+  WebhookEvent.FLAG_IDENTITY_UPDATED,
+];
+
+/** What each scope can subscribe to. */
+const EVENTS_OF: Record<WebhookScope, readonly WebhookEvent[]> = {
+  [WebhookScope.ENVIRONMENT]: FLAG_EVENTS,
+  [WebhookScope.ORGANISATION]: [...FLAG_EVENTS, WebhookEvent.AUDIT_LOG_CREATED],
+};
+
+/**
+ * Manages webhooks (environment webhooks for environment admins, organisation webhooks for
+ * organisation admins) and their deliveries: list, replay, test.
+ */
+export class WebhookService {
+  constructor(
+    private readonly audit: AuditService,
+    private readonly outbox: WebhookOutbox,
+    private readonly secrets: SecretBox,
+    private readonly sender: SenderOptions,
+  ) {}
+
+  /**
+   * The webhook an argument names, if the caller manages it: environment admins manage an
+   * environment's webhooks, organisation admins their organisation's. Others are told it
+   * does not exist.
+   */
+  async loadManaged(
+    em: EntityManager,
+    p: PermissionService,
+    rawId: unknown,
+    field: string,
+    operation: 'query' | 'mutation' | 'subscription',
+  ): Promise<Webhook> {
+    const id = parseId(rawId, field);
+    const webhook = await em.findOne(Webhook, id);
+    if (!webhook || !(await this.manages(p, webhook))) {
+      throw operation === 'query'
+        ? new NotFoundError('webhook', field)
+        : new ValidationError(field, `no webhook with id ${id}`);
+    }
+    return webhook;
+  }
+
+  /** The delivery an argument names, if the caller manages its webhook. */
+  async loadManagedDelivery(
+    em: EntityManager,
+    p: PermissionService,
+    rawId: unknown,
+    field: string,
+    operation: 'query' | 'mutation' | 'subscription',
+  ): Promise<WebhookDelivery> {
+    const id = String(parseId(rawId, field));
+    const delivery = await em.findOne(WebhookDelivery, id, { populate: ['webhook'] });
+    if (!delivery || !(await this.manages(p, delivery.webhook))) {
+      throw operation === 'query'
+        ? new NotFoundError('webhook delivery', field)
+        : new ValidationError(field, `no webhook delivery with id ${id}`);
+    }
+    return delivery;
+  }
+
+  private async manages(p: PermissionService, webhook: Webhook): Promise<boolean> {
+    if (webhook.scope === WebhookScope.ORGANISATION)
+      return p.can('ORGANISATION_ADMIN', { organisationId: webhook.organisation!.id });
+    const environment = webhook.environment!;
+    return p.can('ENVIRONMENT_ADMIN', environment);
+  }
+
+  list(em: EntityManager, where: FilterQuery<Webhook>): Promise<Webhook[]> {
+    return em.find(Webhook, where, { orderBy: { id: 'asc' } });
+  }
+
+  async createForEnvironment(
+    em: EntityManager,
+    p: PermissionService,
+    environment: Environment,
+    input: CreateEnvironmentWebhookInput,
+  ): Promise<Webhook> {
+    const project = await em.findOneOrFail(Project, environment.project.id);
+    return this.create(em, p, input, WebhookScope.ENVIRONMENT, {
+      organisationId: project.organisation.id,
+      projectId: project.id,
+      environmentId: environment.id,
+    });
+  }
+
+  async createForOrganisation(
+    em: EntityManager,
+    p: PermissionService,
+    organisationId: number,
+    input: CreateOrganisationWebhookInput,
+  ): Promise<Webhook> {
+    return this.create(em, p, input, WebhookScope.ORGANISATION, { organisationId });
+  }
+
+  private async create(
+    em: EntityManager,
+    p: PermissionService,
+    input: CreateInput,
+    scope: WebhookScope,
+    where: { organisationId: number; projectId?: number; environmentId?: number },
+  ): Promise<Webhook> {
+    const url = await this.checkUrl(input.url, 'input.url');
+    const events = checkEvents(input.events ?? [], scope, 'input.events');
+    const secret = checkSecret(input.secret, 'input.secret');
+    return em.transactional(async (tx) => {
+      const webhook = tx.create(Webhook, {
+        scope,
+        organisation: scope === WebhookScope.ORGANISATION ? where.organisationId : null,
+        environment: scope === WebhookScope.ENVIRONMENT ? where.environmentId! : null,
+        name: input.name?.trim() ?? '',
+        url,
+        enabled: input.enabled,
+        events,
+      });
+      await tx.flush();
+      this.setSecret(webhook, secret);
+      await tx.flush();
+      await this.record(tx, p, webhook, where, ChangeType.CREATE, null, describe(webhook));
+      return webhook;
+    });
+  }
+
+  async update(
+    em: EntityManager,
+    p: PermissionService,
+    webhook: Webhook,
+    input: UpdateWebhookInput,
+  ): Promise<Webhook> {
+    const url = input.url == null ? undefined : await this.checkUrl(input.url, 'input.url');
+    const events =
+      input.events == null ? undefined : checkEvents(input.events, webhook.scope, 'input.events');
+    const secret =
+      input.secret === undefined || input.secret === null
+        ? undefined
+        : input.secret === ''
+          ? null
+          : checkSecret(input.secret, 'input.secret');
+    return em.transactional(async (tx) => {
+      const before = describe(webhook);
+      if (url !== undefined) webhook.url = url;
+      if (input.name != null) webhook.name = input.name.trim();
+      if (input.enabled != null) webhook.enabled = input.enabled;
+      if (events !== undefined) webhook.events = events;
+      if (secret !== undefined) this.setSecret(webhook, secret);
+      await tx.flush();
+      await this.record(
+        tx,
+        p,
+        webhook,
+        await scopeOf(tx, webhook),
+        ChangeType.UPDATE,
+        before,
+        describe(webhook),
+      );
+      return webhook;
+    });
+  }
+
+  async delete(em: EntityManager, p: PermissionService, webhook: Webhook): Promise<string> {
+    return em.transactional(async (tx) => {
+      await this.record(
+        tx,
+        p,
+        webhook,
+        await scopeOf(tx, webhook),
+        ChangeType.DELETE,
+        describe(webhook),
+        null,
+      );
+      await tx.nativeDelete(Webhook, { id: webhook.id });
+      return String(webhook.id);
+    });
+  }
+
+  async deliveries(
+    em: EntityManager,
+    webhook: Webhook,
+    args: WebhookDeliveriesArgs,
+  ): Promise<{ nodes: WebhookDelivery[]; hasNextPage: boolean; totalCount: number }> {
+    const where: FilterQuery<WebhookDelivery>[] = [{ webhook: webhook.id }];
+    if (args.status) where.push({ status: args.status });
+    const after = args.after == null ? undefined : decodeIdCursor(args.after, 'after');
+    const totalCount = await em.count(WebhookDelivery, { $and: where });
+    const rows = await em.find(
+      WebhookDelivery,
+      { $and: after === undefined ? where : [...where, { id: { $lt: after } }] },
+      { orderBy: { id: 'desc' }, limit: args.first + 1 },
+    );
+    return { nodes: rows.slice(0, args.first), hasNextPage: rows.length > args.first, totalCount };
+  }
+
+  /** Attempts of many deliveries in one query (a page's worth), oldest first. */
+  async attemptsOf(
+    em: EntityManager,
+    deliveryIds: readonly string[],
+  ): Promise<Map<string, WebhookAttempt[]>> {
+    const rows = await em.find(
+      WebhookAttempt,
+      { delivery: { $in: [...deliveryIds] } },
+      { orderBy: { id: 'asc' } },
+    );
+    const byDelivery = new Map<string, WebhookAttempt[]>(deliveryIds.map((id) => [id, []]));
+    for (const row of rows) byDelivery.get(String(row.delivery.id))?.push(row);
+    return byDelivery;
+  }
+
+  /** Sends a delivery again with the same delivery id (dead letters, or to re-send one). */
+  async replay(
+    em: EntityManager,
+    p: PermissionService,
+    delivery: WebhookDelivery,
+  ): Promise<WebhookDelivery> {
+    if (delivery.status === DeliveryStatus.PENDING)
+      throw new ValidationError('id', 'this delivery is already waiting to be sent');
+    return em.transactional(async (tx) => {
+      delivery.status = DeliveryStatus.PENDING;
+      delivery.nextAttemptAt = new Date();
+      await tx.flush();
+      const webhook = delivery.webhook;
+      await this.record(
+        tx,
+        p,
+        webhook,
+        await scopeOf(tx, webhook),
+        ChangeType.UPDATE,
+        null,
+        {
+          replayed: delivery.deliveryId,
+        },
+        `Webhook delivery replayed: ${webhook.url}`,
+      );
+      this.outbox.wake(tx);
+      return delivery;
+    });
+  }
+
+  /** Replays every dead letter of a webhook; returns how many. */
+  async replayDead(em: EntityManager, p: PermissionService, webhook: Webhook): Promise<number> {
+    return em.transactional(async (tx) => {
+      const count = await tx.nativeUpdate(
+        WebhookDelivery,
+        { webhook: webhook.id, status: DeliveryStatus.DEAD },
+        { status: DeliveryStatus.PENDING, nextAttemptAt: new Date() },
+      );
+      if (count > 0) {
+        await this.record(
+          tx,
+          p,
+          webhook,
+          await scopeOf(tx, webhook),
+          ChangeType.UPDATE,
+          null,
+          {
+            replayed: count,
+          },
+          `Dead webhook deliveries replayed (${count}): ${webhook.url}`,
+        );
+        this.outbox.wake(tx);
+      }
+      return count;
+    });
+  }
+
+  /** Queues a sample event for the webhook (sent like any other delivery). */
+  async sendTest(
+    em: EntityManager,
+    p: PermissionService,
+    webhook: Webhook,
+  ): Promise<WebhookDelivery> {
+    return em.transactional(async (tx) => {
+      const scope = await scopeOf(tx, webhook);
+      const payload = await testPayload(tx, p, webhook, scope);
+      const delivery = this.outbox.enqueue(tx, webhook, WebhookEvent.TEST, payload);
+      await tx.flush();
+      return delivery;
+    });
+  }
+
+  private setSecret(webhook: Webhook, secret: string | null): void {
+    webhook.secretCiphertext =
+      secret === null ? null : this.secrets.seal(secret, `webhook:${webhook.id}`);
+    webhook.hasSecret = secret !== null;
+  }
+
+  private async checkUrl(raw: string, field: string): Promise<string> {
+    const url = raw.trim();
+    const problem = await checkWebhookUrl(url, this.sender);
+    if (problem) throw new ValidationError(field, problem);
+    return url;
+  }
+
+  private async record(
+    tx: EntityManager,
+    p: PermissionService,
+    webhook: Webhook,
+    where: { organisationId: number; projectId?: number; environmentId?: number },
+    change: ChangeType,
+    before: Record<string, unknown> | null,
+    after: Record<string, unknown> | null,
+    log?: string,
+  ): Promise<void> {
+    const verb = { CREATE: 'created', UPDATE: 'updated', DELETE: 'deleted' }[change];
+    await this.audit.record(tx, p, {
+      organisationId: where.organisationId,
+      projectId: where.projectId ?? null,
+      environmentId: where.environmentId ?? null,
+      type: AuditObjectType.WEBHOOK,
+      objectId: webhook.id,
+      change,
+      log: log ?? `Webhook ${verb}: ${webhook.url}`,
+      before,
+      after,
+    });
+  }
+}
+
+/** What the audit log keeps of a webhook: never the secret. */
+function describe(w: Webhook): Record<string, unknown> {
+  return {
+    url: w.url,
+    name: w.name,
+    enabled: w.enabled,
+    events: [...w.events],
+    hasSecret: w.hasSecret,
+  };
+}
+
+async function scopeOf(
+  tx: EntityManager,
+  webhook: Webhook,
+): Promise<{ organisationId: number; projectId?: number; environmentId?: number }> {
+  if (webhook.scope === WebhookScope.ORGANISATION)
+    return { organisationId: webhook.organisation!.id };
+  const environment = await tx.findOneOrFail(Environment, webhook.environment!.id);
+  const project = await tx.findOneOrFail(Project, environment.project.id);
+  return {
+    organisationId: project.organisation.id,
+    projectId: project.id,
+    environmentId: environment.id,
+  };
+}
+
+function checkEvents(
+  events: readonly WebhookEvent[],
+  scope: WebhookScope,
+  field: string,
+): WebhookEvent[] {
+  const allowed = EVENTS_OF[scope];
+  for (const [i, event] of events.entries()) {
+    if (!allowed.includes(event))
+      throw new ValidationError(
+        `${field}.${i}`,
+        `${event} is not an event ${scope === WebhookScope.ENVIRONMENT ? 'an environment' : 'an organisation'} webhook can receive`,
+      );
+  }
+  return [...new Set(events)];
+}
+
+function checkSecret(secret: string | null | undefined, field: string): string | null {
+  if (secret == null || secret === '') return null;
+  if (secret.length < 8) throw new ValidationError(field, 'must be at least 8 characters');
+  return secret;
+}
+
+/** A sample body shaped like the webhook's real events, marked as a test. */
+async function testPayload(
+  tx: EntityManager,
+  p: PermissionService,
+  webhook: Webhook,
+  scope: { organisationId: number; projectId?: number; environmentId?: number },
+): Promise<{ [key: string]: Json }> {
+  const now = webhookTimestamp(new Date());
+  if (webhook.scope === WebhookScope.ORGANISATION) {
+    return {
+      event_type: 'AUDIT_LOG_CREATED',
+      data: {
+        id: 0,
+        created_date: now,
+        log: 'Test event sent from Flagward',
+        author: null,
+        environment: null,
+        project: null,
+        related_object_id: webhook.id,
+        related_object_uuid: null,
+        related_object_type: 'WEBHOOK',
+        is_system_event: true,
+        test: true,
+      },
+    };
+  }
+  const environment = await tx.findOneOrFail(Environment, scope.environmentId!);
+  const project = await tx.findOneOrFail(Project, scope.projectId!);
+  const email = p.principal.kind === 'user' ? p.principal.user.email : '';
+  const state = {
+    feature: {
+      id: 0,
+      created_date: now,
+      default_enabled: false,
+      description: 'A sample feature for a test event',
+      initial_value: null,
+      name: 'flagward_test_event',
+      project: { id: project.id, name: project.name },
+      type: 'STANDARD',
+    },
+    environment: { id: environment.id, name: environment.name },
+    identity: null,
+    identity_identifier: null,
+    feature_segment: null,
+    enabled: true,
+    feature_state_value: null,
+    multivariate_feature_state_values: [],
+  };
+  return {
+    event_type: 'FLAG_UPDATED',
+    data: {
+      changed_by: email,
+      timestamp: now,
+      new_state: state,
+      previous_state: { ...state, enabled: false },
+      test: true,
+    },
+  };
+}
