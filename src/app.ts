@@ -132,7 +132,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       sessions,
       services.passport.initialize(),
       services.passport.session(),
-      principalMiddleware(db.orm, services.tokens),
+      principalMiddleware(db.orm, services.tokens, services.apiKeys),
       expressMiddleware(apollo, {
         context: async ({ req, res }): Promise<GraphQLContext> => {
           const em = db.orm.em.fork();

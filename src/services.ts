@@ -7,6 +7,7 @@ import { ImportService } from './environments/import/import.service';
 import { FeatureStateService } from './features/feature-state.service';
 import { FeatureService } from './features/feature.service';
 import { IdentityService } from './identities/identity.service';
+import { ApiKeyService } from './organisations/api-key.service';
 import { OrganisationService } from './organisations/organisation.service';
 import { ProjectService } from './projects/project.service';
 import { TagService } from './projects/tag.service';
@@ -42,6 +43,7 @@ export interface Services {
   readonly segmentOverrides: SegmentOverrideService;
   readonly imports: ImportService;
   readonly identities: IdentityService;
+  readonly apiKeys: ApiKeyService;
   /** Webhook deliveries written with the changes that cause them. */
   readonly outbox: WebhookOutbox;
   readonly webhooks: WebhookService;
@@ -78,6 +80,7 @@ export function createServices(config: Config, orm: MikroORM, logger: Logger): S
     segmentOverrides: new SegmentOverrideService(audit, featureStates),
     imports: new ImportService(audit, segments),
     identities: new IdentityService(audit, featureStates),
+    apiKeys: new ApiKeyService(audit),
     outbox,
     webhooks: new WebhookService(audit, outbox, secrets, sender),
     webhookSender: sender,

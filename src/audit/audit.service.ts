@@ -37,6 +37,7 @@ export class AuditService {
       project: entry.projectId ?? null,
       environment: entry.environmentId ?? null,
       author: actor.userId ?? null,
+      apiKey: actor.apiKeyId ?? null,
       relatedObjectType: entry.type,
       relatedObjectId: String(entry.objectId),
       relatedObjectUuid: entry.objectUuid ?? null,

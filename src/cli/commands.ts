@@ -1,11 +1,17 @@
 import { parseArgs } from 'node:util';
+import type { EntityManager } from '@mikro-orm/core';
 import { createApp } from '../app';
+import { AuditObjectType, AuditService, ChangeType } from '../audit/audit.service';
 import type { Config } from '../config/config';
 import { migrate, openDatabase } from '../db/orm';
+import { PermissionService } from '../permissions/permission.service';
 import { AppError } from '../shared/errors';
 import { createLogger } from '../shared/logger';
 import { PasswordHasher } from '../users/password';
+import { ANONYMOUS } from '../users/principal';
+import type { User } from '../users/user.entity';
 import { checkPassword, normaliseEmail, UserService } from '../users/user.service';
+import { WebhookOutbox } from '../webhooks/outbox';
 import { ask, closePrompts, InputClosedError, readStdin } from './prompt';
 import { UsageError } from './usage-error';
 
@@ -119,13 +125,27 @@ export async function createSuperuser(config: Config, argv: string[]): Promise<v
   try {
     await migrate(db.orm);
     const users = new UserService(new PasswordHasher(config.argon2));
-    const user = await users.create(db.orm.em.fork(), {
-      email,
-      password,
-      firstName: values['first-name'],
-      lastName: values['last-name'],
-      isStaff: true,
-      isSuperuser: true,
+    const user = await db.orm.em.fork().transactional(async (tx) => {
+      const created = await users.create(tx, {
+        email,
+        password,
+        firstName: values['first-name'],
+        lastName: values['last-name'],
+        isStaff: true,
+        isSuperuser: true,
+      });
+      await recordUserChange(
+        tx,
+        created,
+        ChangeType.CREATE,
+        'Superuser created from the command line',
+        {
+          email: created.email,
+          isStaff: true,
+          isSuperuser: true,
+        },
+      );
+      return created;
     });
     console.log(`Superuser created: ${user.email} (id ${user.id})`);
   } finally {
@@ -151,11 +171,43 @@ export async function changePassword(config: Config, argv: string[]): Promise<vo
     const user = await users.findByEmail(em, email);
     if (!user) throw new UsageError(`No user has the email ${email}`);
     const password = await obtainPassword(values).finally(closePrompts);
-    await users.setPassword(em, user, password);
+    await em.transactional(async (tx) => {
+      await users.setPassword(tx, user, password);
+      await recordUserChange(
+        tx,
+        user,
+        ChangeType.UPDATE,
+        'Password changed from the command line',
+        {
+          password: 'changed',
+        },
+      );
+    });
     console.log(`Password changed for ${user.email}.`);
   } finally {
     await db.close();
   }
+}
+
+/** A user's audit record for a change made at the command line (no author; never a secret). */
+async function recordUserChange(
+  tx: EntityManager,
+  user: User,
+  change: ChangeType,
+  what: string,
+  after: Record<string, unknown>,
+): Promise<void> {
+  // Deliveries this causes (none: user records belong to no organisation) would be sent by
+  // a running server's worker.
+  await new AuditService(new WebhookOutbox()).record(tx, new PermissionService(tx, ANONYMOUS), {
+    organisationId: null,
+    type: AuditObjectType.USER,
+    objectId: user.id,
+    objectUuid: user.uuid,
+    change,
+    log: `${what}: ${user.email}`,
+    after,
+  });
 }
 
 /** Turns expected failures into a message and exit code 2. */

@@ -8,6 +8,7 @@ import {
   MultivariateOptionResolver,
 } from '../features/feature.resolver';
 import { IdentityResolver, TraitResolver } from '../identities/identity.resolver';
+import { OrganisationApiKeyResolver } from '../organisations/api-key.resolver';
 import { MembershipResolver, OrganisationResolver } from '../organisations/organisation.resolver';
 import { authChecker } from '../permissions/auth-checker';
 import { requirementMiddleware } from '../permissions/requirement.middleware';
@@ -37,6 +38,7 @@ export const RESOLVERS = [
   TraitResolver,
   UsageResolver,
   AuditLogResolver,
+  OrganisationApiKeyResolver,
   WebhookResolver,
   WebhookDeliveryResolver,
 ] as const;

@@ -1,5 +1,6 @@
 import type { MikroORM } from '@mikro-orm/core';
 import type { NextFunction, Request, Response } from 'express';
+import type { ApiKeyService } from '../organisations/api-key.service';
 import { sha256Hex } from '../shared/ids';
 import { ANONYMOUS, type Principal } from '../users/principal';
 import type { TokenService } from '../users/session.service';
@@ -14,14 +15,28 @@ declare module 'express-serve-static-core' {
 }
 
 const BEARER = /^(?:Bearer|Token)\s+(\S+)$/i;
+const API_KEY = /^Api-Key\s+(\S+)$/i;
 
 /**
- * Works out who is calling: a bearer token (`Authorization: Bearer …`, or Flagsmith's
- * `Token …`) wins over the session cookie. An invalid token makes the caller anonymous.
+ * Works out who is calling: an organisation API key (`Authorization: Api-Key …`) or a
+ * bearer token (`Authorization: Bearer …`, or Flagsmith's `Token …`) wins over the session
+ * cookie. An invalid key or token makes the caller anonymous.
  */
-export function principalMiddleware(orm: MikroORM, tokens: TokenService) {
+export function principalMiddleware(orm: MikroORM, tokens: TokenService, apiKeys: ApiKeyService) {
   return (req: Request, _res: Response, next: NextFunction): void => {
-    const match = BEARER.exec(req.get('authorization') ?? '');
+    const authorization = req.get('authorization') ?? '';
+    const apiKey = API_KEY.exec(authorization);
+    if (apiKey?.[1]) {
+      apiKeys
+        .authenticate(orm.em.fork(), apiKey[1])
+        .then((found) => {
+          req.principal = found ?? ANONYMOUS;
+          next();
+        })
+        .catch(next);
+      return;
+    }
+    const match = BEARER.exec(authorization);
     if (match?.[1]) {
       tokens
         .resolve(orm.em.fork(), match[1])

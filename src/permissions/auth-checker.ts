@@ -11,6 +11,7 @@ import { Tag } from '../projects/tag.entity';
 import { Segment } from '../segments/segment.entity';
 import type { GraphQLContext } from '../graphql/context';
 import { OrganisationMembership } from '../organisations/membership.entity';
+import { OrganisationApiKey } from '../organisations/organisation-api-key.entity';
 import { Organisation } from '../organisations/organisation.entity';
 import { Project } from '../projects/project.entity';
 import {
@@ -27,6 +28,7 @@ import type { Requirement, ResourceType } from './requirement';
 
 const ENTITY_BY_TYPE = {
   organisation: Organisation,
+  organisationApiKey: OrganisationApiKey,
   project: Project,
   environment: Environment,
   serverSideKey: ServerSideKey,
@@ -41,6 +43,7 @@ const ENTITY_BY_TYPE = {
 
 const LABEL: Record<ResourceType, string> = {
   organisation: 'organisation',
+  organisationApiKey: 'organisation API key',
   project: 'project',
   environment: 'environment',
   serverSideKey: 'server-side key',
@@ -56,6 +59,8 @@ const LABEL: Record<ResourceType, string> = {
 /** What seeing a record of each type takes; a record failing this reads as not found. */
 export const VISIBILITY: Record<ResourceType, PermissionKey> = {
   organisation: 'ORGANISATION_MEMBER',
+  // Organisation API keys exist, as far as anyone can tell, only for organisation admins.
+  organisationApiKey: 'ORGANISATION_ADMIN',
   project: 'VIEW_PROJECT',
   environment: 'VIEW_ENVIRONMENT',
   // Server-side keys exist, as far as anyone can tell, only for environment admins.

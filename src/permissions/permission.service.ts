@@ -8,6 +8,7 @@ import { Identity } from '../identities/identity.entity';
 import { Segment } from '../segments/segment.entity';
 import { Tag } from '../projects/tag.entity';
 import { UserGroupMembership } from '../groups/user-group.entity';
+import { OrganisationApiKey } from '../organisations/organisation-api-key.entity';
 import { OrganisationMembership, OrganisationRole } from '../organisations/membership.entity';
 import { Organisation } from '../organisations/organisation.entity';
 import { Project } from '../projects/project.entity';
@@ -29,6 +30,7 @@ export interface ScopeRef {
 export type Scoped =
   | Organisation
   | OrganisationMembership
+  | OrganisationApiKey
   | Project
   | Feature
   | Segment
@@ -77,6 +79,11 @@ export class PermissionService {
 
   get userId(): number | undefined {
     return this.principal.kind === 'user' ? this.principal.user.id : undefined;
+  }
+
+  /** The organisation API key making the request, if one is. */
+  get apiKeyId(): number | undefined {
+    return this.principal.kind === 'apiKey' ? this.principal.key.id : undefined;
   }
 
   get isSuperuser(): boolean {
@@ -190,7 +197,8 @@ export class PermissionService {
   /** The organisation/project/environment a record belongs to, read from stored rows. */
   async scopeOf(record: Scoped): Promise<ScopeRef> {
     if (record instanceof Organisation) return { organisationId: record.id };
-    if (record instanceof OrganisationMembership) return { organisationId: record.organisation.id };
+    if (record instanceof OrganisationMembership || record instanceof OrganisationApiKey)
+      return { organisationId: record.organisation.id };
     if (record instanceof Project)
       return { organisationId: record.organisation.id, projectId: record.id };
     if (record instanceof Feature || record instanceof Segment || record instanceof Tag)
@@ -246,8 +254,32 @@ export class PermissionService {
     this.snapshot ??=
       this.principal.kind === 'user'
         ? this.loadForUser(this.principal.user.id)
-        : Promise.resolve(EMPTY);
+        : this.principal.kind === 'apiKey'
+          ? this.loadForApiKey(this.principal.key)
+          : Promise.resolve(EMPTY);
     return this.snapshot;
+  }
+
+  /**
+   * An organisation API key is an organisation ADMIN of its own organisation when it is an
+   * admin key; otherwise a member holding the grants of the roles assigned to it. It has no
+   * standing anywhere else, and no model permissions.
+   */
+  private async loadForApiKey(key: {
+    readonly id: number;
+    readonly organisationId: number;
+    readonly isAdmin: boolean;
+  }): Promise<Snapshot> {
+    const roles = new Map([
+      [key.organisationId, key.isAdmin ? OrganisationRole.ADMIN : OrganisationRole.USER],
+    ]);
+    if (key.isAdmin) return { roles, grants: [], modelCodenames: new Set() };
+    const assigned = await this.em.find(RoleAssignment, { apiKey: key.id }, { fields: ['role'] });
+    const grants = await this.em.find(PermissionGrant, {
+      organisation: key.organisationId,
+      role: { $in: assigned.map((r) => r.role.id) },
+    });
+    return { roles, grants: grants.map(grantRow), modelCodenames: new Set() };
   }
 
   private async loadForUser(userId: number): Promise<Snapshot> {
@@ -281,15 +313,19 @@ export class PermissionService {
     ]);
     return {
       roles,
-      grants: grants.map((g) => ({
-        scope: g.scope as Scope,
-        organisationId: g.organisation.id,
-        projectId: g.project?.id ?? null,
-        environmentId: g.environment?.id ?? null,
-        admin: g.admin,
-        keys: new Set<string>(g.keys satisfies GrantableKey[]),
-      })),
+      grants: grants.map(grantRow),
       modelCodenames: new Set(modelGrants.map((m) => m.codename)),
     };
   }
+}
+
+function grantRow(g: PermissionGrant): GrantRow {
+  return {
+    scope: g.scope as Scope,
+    organisationId: g.organisation.id,
+    projectId: g.project?.id ?? null,
+    environmentId: g.environment?.id ?? null,
+    admin: g.admin,
+    keys: new Set<string>(g.keys satisfies GrantableKey[]),
+  };
 }

@@ -3,6 +3,7 @@ import type { ModelCodename, PermissionKey } from './keys';
 /** The kinds of record a permission check can be anchored on. */
 export type ResourceType =
   | 'organisation'
+  | 'organisationApiKey'
   | 'project'
   | 'environment'
   | 'serverSideKey'

@@ -9,6 +9,16 @@ export type Principal =
       readonly user: User;
       /** The session or token the request came with (its hashed id). */
       readonly session: { readonly idHash: string; readonly kind: SessionKind };
+    }
+  | {
+      /** An organisation API key (`Authorization: Api-Key …`): acts within one organisation. */
+      readonly kind: 'apiKey';
+      readonly key: {
+        readonly id: number;
+        readonly name: string;
+        readonly organisationId: number;
+        readonly isAdmin: boolean;
+      };
     };
 
 export const ANONYMOUS: Principal = Object.freeze({ kind: 'anonymous' });

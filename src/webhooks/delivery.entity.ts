@@ -49,6 +49,7 @@ export class WebhookDelivery {
     | 'auditLog'
     | 'status'
     | 'attempts'
+    | 'attemptCount'
     | 'nextAttemptAt'
     | 'createdAt'
     | 'deliveredAt'

@@ -6,6 +6,7 @@ import { Project } from '../projects/project.entity';
 import { decodeIdCursor } from '../shared/cursor';
 import { NotFoundError, ValidationError } from '../shared/errors';
 import { parseId } from '../shared/id-arg';
+import { sha256Hex } from '../shared/ids';
 import { DeliveryStatus, WebhookAttempt, WebhookDelivery } from './delivery.entity';
 import { type Json, webhookTimestamp, WebhookEvent } from './events';
 import { checkWebhookUrl, type SenderOptions } from './http-sender';
@@ -258,7 +259,7 @@ export class WebhookService {
         {
           replayed: delivery.deliveryId,
         },
-        `Webhook delivery replayed: ${webhook.url}`,
+        `Webhook delivery replayed: ${shownUrl(webhook.url)}`,
       );
       this.outbox.wake(tx);
       return delivery;
@@ -284,7 +285,7 @@ export class WebhookService {
           {
             replayed: count,
           },
-          `Dead webhook deliveries replayed (${count}): ${webhook.url}`,
+          `Dead webhook deliveries replayed (${count}): ${shownUrl(webhook.url)}`,
         );
         this.outbox.wake(tx);
       }
@@ -303,6 +304,18 @@ export class WebhookService {
       const payload = await testPayload(tx, p, webhook, scope);
       const delivery = this.outbox.enqueue(tx, webhook, WebhookEvent.TEST, payload);
       await tx.flush();
+      await this.record(
+        tx,
+        p,
+        webhook,
+        scope,
+        ChangeType.UPDATE,
+        null,
+        {
+          testDelivery: delivery.deliveryId,
+        },
+        `Test event sent to webhook: ${shownUrl(webhook.url)}`,
+      );
       return delivery;
     });
   }
@@ -338,17 +351,31 @@ export class WebhookService {
       type: AuditObjectType.WEBHOOK,
       objectId: webhook.id,
       change,
-      log: log ?? `Webhook ${verb}: ${webhook.url}`,
+      log: log ?? `Webhook ${verb}: ${shownUrl(webhook.url)}`,
       before,
       after,
     });
   }
 }
 
-/** What the audit log keeps of a webhook: never the secret. */
+/**
+ * A webhook URL as the audit log shows it: scheme, host and port only, since receivers
+ * often carry a credential in the path or query (e.g. Slack's incoming webhooks).
+ */
+function shownUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return parsed.pathname === '/' && !parsed.search ? parsed.origin : `${parsed.origin}/…`;
+  } catch {
+    return '(invalid URL)';
+  }
+}
+
+/** What the audit log keeps of a webhook: never the secret, nor the URL's path. */
 function describe(w: Webhook): Record<string, unknown> {
   return {
-    url: w.url,
+    url: shownUrl(w.url),
+    urlFingerprint: sha256Hex(w.url).slice(0, 12),
     name: w.name,
     enabled: w.enabled,
     events: [...w.events],
@@ -421,7 +448,12 @@ async function testPayload(
   }
   const environment = await tx.findOneOrFail(Environment, scope.environmentId!);
   const project = await tx.findOneOrFail(Project, scope.projectId!);
-  const email = p.principal.kind === 'user' ? p.principal.user.email : '';
+  const email =
+    p.principal.kind === 'user'
+      ? p.principal.user.email
+      : p.principal.kind === 'apiKey'
+        ? p.principal.key.name
+        : '';
   const state = {
     feature: {
       id: 0,

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuditLog, AuditObjectType } from '../../src/audit/audit-log.entity';
 import { runCli, runCliInTerminal } from '../support/cli';
 import { createTestStorage, type TestStorage } from '../support/database';
 import { createTestApp } from '../support/test-app';
@@ -102,5 +103,30 @@ describe('user commands', () => {
     const noTerminal = await runCli(['changepassword', 'ops@example.com'], { env: storage.env });
     expect(noTerminal.code).toBe(2);
     expect(noTerminal.stderr).toContain('--password-stdin');
+  });
+
+  it('records what the commands changed in the audit log, never a password', async () => {
+    const t = await createTestApp(storage);
+    try {
+      const rows = await t.app.db.orm.em
+        .fork()
+        .find(AuditLog, { relatedObjectType: AuditObjectType.USER }, { orderBy: { id: 'asc' } });
+      expect(rows.map((r) => r.log)).toEqual([
+        'Superuser created from the command line: ops@example.com',
+        'Password changed from the command line: ops@example.com',
+        'Password changed from the command line: ops@example.com',
+      ]);
+      expect(rows.every((r) => r.author == null && r.organisation == null)).toBe(true);
+      const text = JSON.stringify(rows);
+      for (const secret of [
+        'the final password',
+        'a piped new password',
+        'typed on a terminal',
+        'argon2',
+      ])
+        expect(text).not.toContain(secret);
+    } finally {
+      await t.close();
+    }
   });
 });

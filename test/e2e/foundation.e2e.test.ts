@@ -116,6 +116,7 @@ describe('from a fresh database to an environment, through the CLI and GraphQL',
 
     const audit = await t.app.db.orm.em.fork().find(AuditLog, {}, { orderBy: { id: 'asc' } });
     expect(audit.map((a) => a.log)).toEqual([
+      'Superuser created from the command line: Root.Admin@Example.com',
       'New organisation created: Acme',
       'New project created: Web',
       'New environment created: Production',

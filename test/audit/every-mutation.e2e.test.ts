@@ -1,0 +1,912 @@
+/**
+ * The audit-log guarantee, mutation by mutation: every mutation writes its audit records in
+ * the same transaction as the change, so a failed change leaves no record and a committed
+ * one always has one.
+ *
+ * CASES must name every Mutation field of the schema (login and logout are exempt, in
+ * NOT_AUDITED): a new mutation fails the first test until it gets a case here.
+ *
+ * Each case runs twice on fresh objects: once committed (there is a new audit record, by the
+ * caller, about the declared kind of object), and once with every transaction made to fail
+ * at commit (the mutation fails, and leaves no audit record, no webhook delivery and no
+ * change of data behind). A mutation that succeeds although every commit fails wrote
+ * outside a transaction.
+ */
+import type { EventSubscriber } from '@mikro-orm/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuditLog, AuditObjectType } from '../../src/audit/audit-log.entity';
+import { buildFlagwardSchema } from '../../src/graphql/schema';
+import { DeliveryStatus, WebhookDelivery } from '../../src/webhooks/delivery.entity';
+import { createWorkspace, ok, type Workspace } from '../support/fixtures';
+import { createTestApp, type GqlResult, type TestApp } from '../support/test-app';
+
+/** A mutation's variables, made by its setup on fresh objects. */
+interface Prepared {
+  readonly vars?: Record<string, unknown>;
+  /** What the change touches: it must read the same after a failed attempt as before it. */
+  readonly rows?: () => Promise<unknown>;
+}
+
+interface Case {
+  /** The `relatedObjectType` of the newest audit record the mutation writes. */
+  readonly type: AuditObjectType;
+  readonly query: string;
+  /** Creates what the mutation needs (as the admin, with commits working). */
+  readonly setup?: () => Promise<Prepared>;
+}
+
+/** Mutations that change no data and so need no audit record. */
+const NOT_AUDITED: Record<string, string> = {
+  login: 'authentication, not a change of data',
+  logout: "ends the caller's own session: authentication, not a change of data",
+};
+
+/** Tables whose row counts a failed mutation must leave as they were. */
+const TABLES = [
+  'organisations',
+  'organisation_memberships',
+  'organisation_api_keys',
+  'projects',
+  'environments',
+  'environment_server_keys',
+  'features',
+  'feature_states',
+  'multivariate_options',
+  'multivariate_state_values',
+  'feature_segments',
+  'segments',
+  'segment_rules',
+  'segment_conditions',
+  'identities',
+  'traits',
+  'tags',
+  'webhooks',
+  'webhook_deliveries',
+  'permission_grants',
+  'user_sessions',
+  'users',
+] as const;
+
+const HOOK_URL = 'http://127.0.0.1:9/hook';
+
+let t: TestApp;
+let ws: Workspace;
+let admin: string;
+let adminId: number;
+let adminEmail: string;
+/** While set, every transaction fails at commit; `injected` counts the failures. */
+let failCommits = false;
+let injected = 0;
+let serial = 0;
+const checked = new Set<string>();
+/** Tests passed, by mutation (two each when all is well). */
+const passed = new Map<string, number>();
+const pass = (name: string) => passed.set(name, (passed.get(name) ?? 0) + 1);
+
+const em = () => t.app.db.orm.em.fork();
+const unique = (prefix: string) => `${prefix}_${++serial}`;
+const dev = () => ws.environments.Development!;
+
+async function sql(query: string, params: unknown[] = []): Promise<unknown[]> {
+  return (await em().getConnection().execute(query, params)) as unknown[];
+}
+const row = (table: string, id: string) => () =>
+  sql(`select * from "${table}" where id = ?`, [Number(id)]);
+
+async function counts(): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const table of TABLES) {
+    const [r] = (await sql(`select count(*)::int as n from "${table}"`)) as { n: number }[];
+    out[table] = r!.n;
+  }
+  return out;
+}
+
+/** Runs a mutation as the admin and returns `data[field]`, failing on errors. */
+async function call<T = string>(query: string, vars: Record<string, unknown> = {}): Promise<T> {
+  const data = ok(await t.gql<Record<string, unknown>>(query, vars, { token: admin }));
+  const values = Object.values(data);
+  return values[0] as T;
+}
+const idOf = (value: unknown) => (value as { id: string }).id;
+
+// --- Fresh objects, made through GraphQL -----------------------------------------------
+
+const newFeature = async () =>
+  idOf(
+    await call('mutation($i: CreateFeatureInput!) { createFeature(input: $i) { id } }', {
+      i: { projectId: ws.projectId, name: unique('flag'), initialValue: 'blue' },
+    }),
+  );
+
+const defaultState = async (featureId: string, environmentId = dev()) => {
+  const states = await call<{ id: string; kind: string }[]>(
+    'query($e: ID!, $f: [ID!]) { featureStates(environmentId: $e, featureIds: $f) { id kind } }',
+    { e: environmentId, f: [featureId] },
+  );
+  return states.find((s) => s.kind === 'ENVIRONMENT_DEFAULT')!.id;
+};
+
+const newOption = async (featureId: string) =>
+  idOf(
+    await call(
+      'mutation($f: ID!, $i: MultivariateOptionInput!) { createMultivariateOption(featureId: $f, input: $i) { id } }',
+      { f: featureId, i: { value: 'red', defaultPercentageAllocation: 20 } },
+    ),
+  );
+
+const RULES = [
+  { type: 'ALL', conditions: [{ operator: 'EQUAL', property: 'plan', value: 'gold' }] },
+];
+
+const newSegment = async () =>
+  idOf(
+    await call('mutation($i: CreateSegmentInput!) { createSegment(input: $i) { id } }', {
+      i: { projectId: ws.projectId, name: unique('segment'), rules: RULES },
+    }),
+  );
+
+const newOverride = async (featureId: string, segmentId: string) =>
+  idOf(
+    await call(
+      'mutation($i: CreateSegmentOverrideInput!) { createSegmentOverride(input: $i) { id } }',
+      {
+        i: {
+          environmentId: dev(),
+          featureId,
+          segmentId,
+          enabled: true,
+          value: 'segment value',
+        },
+      },
+    ),
+  );
+
+const newIdentity = async () =>
+  idOf(
+    await call('mutation($i: CreateIdentityInput!) { createIdentity(input: $i) { id } }', {
+      i: {
+        environmentId: dev(),
+        identifier: unique('user'),
+        traits: [{ key: 'plan', value: 'gold' }],
+      },
+    }),
+  );
+
+const newProject = async () =>
+  idOf(
+    await call('mutation($i: CreateProjectInput!) { createProject(input: $i) { id } }', {
+      i: { organisationId: ws.organisationId, name: unique('project') },
+    }),
+  );
+
+const newEnvironment = async () =>
+  idOf(
+    await call('mutation($i: CreateEnvironmentInput!) { createEnvironment(input: $i) { id } }', {
+      i: { projectId: ws.projectId, name: unique('environment') },
+    }),
+  );
+
+const newOrganisation = async () =>
+  idOf(
+    await call('mutation($i: CreateOrganisationInput!) { createOrganisation(input: $i) { id } }', {
+      i: { name: unique('organisation') },
+    }),
+  );
+
+const newTag = async () =>
+  idOf(
+    await call('mutation($i: CreateTagInput!) { createTag(input: $i) { id } }', {
+      i: { projectId: ws.projectId, label: unique('tag') },
+    }),
+  );
+
+const newServerKey = async () =>
+  (
+    await call<{ serverSideKey: { id: string } }>(
+      'mutation($i: CreateServerSideKeyInput!) { createServerSideKey(input: $i) { serverSideKey { id } } }',
+      { i: { environmentId: dev(), name: unique('key') } },
+    )
+  ).serverSideKey.id;
+
+const newWebhook = async () =>
+  idOf(
+    await call(
+      'mutation($i: CreateEnvironmentWebhookInput!) { createEnvironmentWebhook(input: $i) { id } }',
+      { i: { environmentId: dev(), url: HOOK_URL, name: unique('hook') } },
+    ),
+  );
+
+/** A webhook with a dead letter: a test event that (as if refused) was given up on. */
+async function deadLetter(): Promise<{ webhookId: string; deliveryId: string }> {
+  const webhookId = await newWebhook();
+  const deliveryId = idOf(
+    await call('mutation($w: ID!) { sendTestWebhookEvent(webhookId: $w) { id } }', {
+      w: webhookId,
+    }),
+  );
+  // No worker runs (WEBHOOK_WORKER=false): dead-lettering is arranged directly.
+  await em().nativeUpdate(WebhookDelivery, { id: deliveryId }, { status: DeliveryStatus.DEAD });
+  return { webhookId, deliveryId };
+}
+
+/** A user who is not (yet) a member of the workspace's organisation. */
+async function newUser(): Promise<{ id: number; email: string }> {
+  const email = `${unique('member')}@acme.test`;
+  const { user } = await t.createUser(email);
+  return { id: user.id, email };
+}
+
+async function newMember(): Promise<{ id: number; email: string }> {
+  const user = await newUser();
+  await call('mutation($i: AddMemberInput!) { addOrganisationMember(input: $i) { role } }', {
+    i: { organisationId: ws.organisationId, email: user.email, role: 'USER' },
+  });
+  return user;
+}
+
+const newApiKey = async () =>
+  (
+    await call<{ apiKey: { id: string } }>(
+      'mutation($i: CreateOrganisationApiKeyInput!) { createOrganisationApiKey(input: $i) { apiKey { id } } }',
+      { i: { organisationId: ws.organisationId, name: unique('api key') } },
+    )
+  ).apiKey.id;
+
+const membership = (userId: number) => () =>
+  sql('select * from organisation_memberships where organisation_id = ? and user_id = ?', [
+    Number(ws.organisationId),
+    userId,
+  ]);
+
+/** A small Flagsmith environment document with a key of its own. */
+const importDocument = () => ({
+  api_key: unique('importedKey'),
+  name: unique('Imported'),
+  project: { name: 'Imported project', segments: [] },
+  feature_states: [
+    {
+      feature: { id: 1, name: 'imported_flag' },
+      enabled: true,
+      feature_state_value: 'imported',
+      multivariate_feature_state_values: [],
+    },
+  ],
+});
+
+// --- One case per mutation -----------------------------------------------------------------
+
+const CASES: Record<string, Case> = {
+  // Organisations and members
+  createOrganisation: {
+    type: AuditObjectType.ORGANISATION,
+    query: 'mutation($i: CreateOrganisationInput!) { createOrganisation(input: $i) { id } }',
+    setup: async () => ({ vars: { i: { name: unique('organisation') } } }),
+  },
+  updateOrganisation: {
+    type: AuditObjectType.ORGANISATION,
+    query:
+      'mutation($id: ID!, $i: UpdateOrganisationInput!) { updateOrganisation(id: $id, input: $i) { id } }',
+    setup: async () => ({
+      vars: { id: ws.organisationId, i: { name: unique('Acme') } },
+      rows: row('organisations', ws.organisationId),
+    }),
+  },
+  deleteOrganisation: {
+    type: AuditObjectType.ORGANISATION,
+    query: 'mutation($id: ID!) { deleteOrganisation(id: $id) }',
+    setup: async () => {
+      const id = await newOrganisation();
+      return { vars: { id }, rows: row('organisations', id) };
+    },
+  },
+  addOrganisationMember: {
+    type: AuditObjectType.USER,
+    query: 'mutation($i: AddMemberInput!) { addOrganisationMember(input: $i) { role } }',
+    setup: async () => {
+      const user = await newUser();
+      return {
+        vars: { i: { organisationId: ws.organisationId, email: user.email, role: 'USER' } },
+        rows: membership(user.id),
+      };
+    },
+  },
+  updateOrganisationMember: {
+    type: AuditObjectType.USER,
+    query: 'mutation($i: UpdateMemberInput!) { updateOrganisationMember(input: $i) { role } }',
+    setup: async () => {
+      const user = await newMember();
+      return {
+        vars: { i: { organisationId: ws.organisationId, userId: String(user.id), role: 'ADMIN' } },
+        rows: membership(user.id),
+      };
+    },
+  },
+  removeOrganisationMember: {
+    type: AuditObjectType.USER,
+    query:
+      'mutation($o: ID!, $u: ID!) { removeOrganisationMember(organisationId: $o, userId: $u) }',
+    setup: async () => {
+      const user = await newMember();
+      return {
+        vars: { o: ws.organisationId, u: String(user.id) },
+        rows: membership(user.id),
+      };
+    },
+  },
+
+  createOrganisationApiKey: {
+    type: AuditObjectType.API_KEY,
+    query:
+      'mutation($i: CreateOrganisationApiKeyInput!) { createOrganisationApiKey(input: $i) { apiKey { id } } }',
+    setup: async () => ({
+      vars: { i: { organisationId: ws.organisationId, name: unique('api key') } },
+    }),
+  },
+  revokeOrganisationApiKey: {
+    type: AuditObjectType.API_KEY,
+    query: 'mutation($id: ID!) { revokeOrganisationApiKey(id: $id) { id } }',
+    setup: async () => {
+      const id = await newApiKey();
+      return { vars: { id }, rows: row('organisation_api_keys', id) };
+    },
+  },
+
+  // Projects, environments, keys
+  createProject: {
+    type: AuditObjectType.PROJECT,
+    query: 'mutation($i: CreateProjectInput!) { createProject(input: $i) { id } }',
+    setup: async () => ({
+      vars: { i: { organisationId: ws.organisationId, name: unique('project') } },
+    }),
+  },
+  updateProject: {
+    type: AuditObjectType.PROJECT,
+    query:
+      'mutation($id: ID!, $i: UpdateProjectInput!) { updateProject(id: $id, input: $i) { id } }',
+    setup: async () => {
+      const id = await newProject();
+      return { vars: { id, i: { name: unique('renamed') } }, rows: row('projects', id) };
+    },
+  },
+  deleteProject: {
+    type: AuditObjectType.PROJECT,
+    query: 'mutation($id: ID!) { deleteProject(id: $id) }',
+    setup: async () => {
+      const id = await newProject();
+      return { vars: { id }, rows: row('projects', id) };
+    },
+  },
+  createEnvironment: {
+    type: AuditObjectType.ENVIRONMENT,
+    query: 'mutation($i: CreateEnvironmentInput!) { createEnvironment(input: $i) { id } }',
+    setup: async () => {
+      const name = unique('environment');
+      return {
+        vars: { i: { projectId: ws.projectId, name } },
+        rows: () => sql('select * from environments where name = ?', [name]),
+      };
+    },
+  },
+  updateEnvironment: {
+    type: AuditObjectType.ENVIRONMENT,
+    query:
+      'mutation($id: ID!, $i: UpdateEnvironmentInput!) { updateEnvironment(id: $id, input: $i) { id } }',
+    setup: async () => {
+      const id = await newEnvironment();
+      return {
+        vars: { id, i: { description: 'changed', bannerText: 'changed' } },
+        rows: row('environments', id),
+      };
+    },
+  },
+  deleteEnvironment: {
+    type: AuditObjectType.ENVIRONMENT,
+    query: 'mutation($id: ID!) { deleteEnvironment(id: $id) }',
+    setup: async () => {
+      const id = await newEnvironment();
+      return { vars: { id }, rows: row('environments', id) };
+    },
+  },
+  importEnvironment: {
+    type: AuditObjectType.ENVIRONMENT,
+    query:
+      'mutation($i: ImportEnvironmentInput!) { importEnvironment(input: $i) { changed environment { id } } }',
+    setup: async () => {
+      const document = importDocument();
+      return {
+        vars: { i: { organisationId: ws.organisationId, document } },
+        rows: () => sql('select * from environments where api_key = ?', [document.api_key]),
+      };
+    },
+  },
+  createServerSideKey: {
+    type: AuditObjectType.API_KEY,
+    query:
+      'mutation($i: CreateServerSideKeyInput!) { createServerSideKey(input: $i) { serverSideKey { id } } }',
+    setup: async () => ({ vars: { i: { environmentId: dev(), name: unique('key') } } }),
+  },
+  updateServerSideKey: {
+    type: AuditObjectType.API_KEY,
+    query:
+      'mutation($id: ID!, $i: UpdateServerSideKeyInput!) { updateServerSideKey(id: $id, input: $i) { id } }',
+    setup: async () => {
+      const id = await newServerKey();
+      return {
+        vars: { id, i: { name: unique('renamed'), active: false } },
+        rows: row('environment_server_keys', id),
+      };
+    },
+  },
+  deleteServerSideKey: {
+    type: AuditObjectType.API_KEY,
+    query: 'mutation($id: ID!) { deleteServerSideKey(id: $id) }',
+    setup: async () => {
+      const id = await newServerKey();
+      return { vars: { id }, rows: row('environment_server_keys', id) };
+    },
+  },
+
+  // Features, options, tags, states
+  createFeature: {
+    type: AuditObjectType.FEATURE,
+    query: 'mutation($i: CreateFeatureInput!) { createFeature(input: $i) { id } }',
+    setup: async () => {
+      const name = unique('flag');
+      return {
+        vars: { i: { projectId: ws.projectId, name, initialValue: 'blue', defaultEnabled: true } },
+        rows: () => sql('select * from features where name = ?', [name]),
+      };
+    },
+  },
+  updateFeature: {
+    type: AuditObjectType.FEATURE,
+    query:
+      'mutation($id: ID!, $i: UpdateFeatureInput!) { updateFeature(id: $id, input: $i) { id } }',
+    setup: async () => {
+      const id = await newFeature();
+      return {
+        vars: { id, i: { description: 'changed', isArchived: true } },
+        rows: row('features', id),
+      };
+    },
+  },
+  deleteFeature: {
+    type: AuditObjectType.FEATURE,
+    query: 'mutation($id: ID!) { deleteFeature(id: $id) }',
+    setup: async () => {
+      const id = await newFeature();
+      return { vars: { id }, rows: row('features', id) };
+    },
+  },
+  createMultivariateOption: {
+    type: AuditObjectType.FEATURE,
+    query:
+      'mutation($f: ID!, $i: MultivariateOptionInput!) { createMultivariateOption(featureId: $f, input: $i) { id } }',
+    setup: async () => {
+      const f = await newFeature();
+      return {
+        vars: { f, i: { value: 'green', defaultPercentageAllocation: 30 } },
+        rows: () => sql('select * from multivariate_options where feature_id = ?', [Number(f)]),
+      };
+    },
+  },
+  updateMultivariateOption: {
+    type: AuditObjectType.FEATURE,
+    query:
+      'mutation($id: ID!, $i: UpdateMultivariateOptionInput!) { updateMultivariateOption(id: $id, input: $i) { id } }',
+    setup: async () => {
+      const id = await newOption(await newFeature());
+      return {
+        vars: { id, i: { value: 'purple', defaultPercentageAllocation: 40 } },
+        rows: row('multivariate_options', id),
+      };
+    },
+  },
+  deleteMultivariateOption: {
+    type: AuditObjectType.FEATURE,
+    query: 'mutation($id: ID!) { deleteMultivariateOption(id: $id) }',
+    setup: async () => {
+      const id = await newOption(await newFeature());
+      return { vars: { id }, rows: row('multivariate_options', id) };
+    },
+  },
+  createTag: {
+    type: AuditObjectType.FEATURE,
+    query: 'mutation($i: CreateTagInput!) { createTag(input: $i) { id } }',
+    setup: async () => ({ vars: { i: { projectId: ws.projectId, label: unique('tag') } } }),
+  },
+  updateTag: {
+    type: AuditObjectType.FEATURE,
+    query: 'mutation($id: ID!, $i: UpdateTagInput!) { updateTag(id: $id, input: $i) { id } }',
+    setup: async () => {
+      const id = await newTag();
+      return {
+        vars: { id, i: { label: unique('relabelled'), color: '#112233' } },
+        rows: row('tags', id),
+      };
+    },
+  },
+  deleteTag: {
+    type: AuditObjectType.FEATURE,
+    query: 'mutation($id: ID!) { deleteTag(id: $id) }',
+    setup: async () => {
+      const id = await newTag();
+      return { vars: { id }, rows: row('tags', id) };
+    },
+  },
+  updateFeatureState: {
+    type: AuditObjectType.FEATURE_STATE,
+    query:
+      'mutation($id: ID!, $i: FeatureStateInput!) { updateFeatureState(id: $id, input: $i) { id } }',
+    setup: async () => {
+      const id = await defaultState(await newFeature());
+      return {
+        vars: { id, i: { enabled: true, value: 'changed' } },
+        rows: row('feature_states', id),
+      };
+    },
+  },
+
+  // Segments and their overrides
+  createSegment: {
+    type: AuditObjectType.SEGMENT,
+    query: 'mutation($i: CreateSegmentInput!) { createSegment(input: $i) { id } }',
+    setup: async () => {
+      const name = unique('segment');
+      return {
+        vars: { i: { projectId: ws.projectId, name, rules: RULES } },
+        rows: () => sql('select * from segments where name = ?', [name]),
+      };
+    },
+  },
+  updateSegment: {
+    type: AuditObjectType.SEGMENT,
+    query:
+      'mutation($id: ID!, $i: UpdateSegmentInput!) { updateSegment(id: $id, input: $i) { id } }',
+    setup: async () => {
+      const id = await newSegment();
+      return {
+        vars: {
+          id,
+          i: {
+            name: unique('renamed'),
+            rules: [{ type: 'ANY', conditions: [{ operator: 'IS_SET', property: 'beta' }] }],
+          },
+        },
+        rows: async () => [
+          await row('segments', id)(),
+          await sql('select * from segment_rules where segment_id = ?', [Number(id)]),
+        ],
+      };
+    },
+  },
+  deleteSegment: {
+    type: AuditObjectType.SEGMENT,
+    query: 'mutation($id: ID!) { deleteSegment(id: $id) }',
+    setup: async () => {
+      const id = await newSegment();
+      return { vars: { id }, rows: row('segments', id) };
+    },
+  },
+  createSegmentOverride: {
+    type: AuditObjectType.FEATURE_STATE,
+    query: 'mutation($i: CreateSegmentOverrideInput!) { createSegmentOverride(input: $i) { id } }',
+    setup: async () => {
+      const featureId = await newFeature();
+      const segmentId = await newSegment();
+      return {
+        vars: {
+          i: { environmentId: dev(), featureId, segmentId, enabled: true, value: 'for them' },
+        },
+        rows: () => sql('select * from feature_segments where feature_id = ?', [Number(featureId)]),
+      };
+    },
+  },
+  updateSegmentOverride: {
+    type: AuditObjectType.FEATURE_STATE,
+    query:
+      'mutation($id: ID!, $i: UpdateSegmentOverrideInput!) { updateSegmentOverride(id: $id, input: $i) { id } }',
+    setup: async () => {
+      const id = await newOverride(await newFeature(), await newSegment());
+      return {
+        vars: { id, i: { enabled: false, value: 'changed' } },
+        rows: () => sql('select * from feature_states where feature_segment_id = ?', [Number(id)]),
+      };
+    },
+  },
+  deleteSegmentOverride: {
+    type: AuditObjectType.FEATURE_STATE,
+    query: 'mutation($id: ID!) { deleteSegmentOverride(id: $id) }',
+    setup: async () => {
+      const id = await newOverride(await newFeature(), await newSegment());
+      return { vars: { id }, rows: row('feature_segments', id) };
+    },
+  },
+  reorderSegmentOverrides: {
+    type: AuditObjectType.FEATURE,
+    query:
+      'mutation($e: ID!, $f: ID!, $ids: [ID!]!) { reorderSegmentOverrides(environmentId: $e, featureId: $f, ids: $ids) { id } }',
+    setup: async () => {
+      const f = await newFeature();
+      const first = await newOverride(f, await newSegment());
+      const second = await newOverride(f, await newSegment());
+      return {
+        vars: { e: dev(), f, ids: [second, first] },
+        rows: () =>
+          sql('select id, priority from feature_segments where feature_id = ? order by id', [
+            Number(f),
+          ]),
+      };
+    },
+  },
+
+  // Identities
+  createIdentity: {
+    type: AuditObjectType.IDENTITY,
+    query: 'mutation($i: CreateIdentityInput!) { createIdentity(input: $i) { id } }',
+    setup: async () => {
+      const identifier = unique('user');
+      return {
+        vars: {
+          i: { environmentId: dev(), identifier, traits: [{ key: 'plan', value: 'gold' }] },
+        },
+        rows: () => sql('select * from identities where identifier = ?', [identifier]),
+      };
+    },
+  },
+  updateIdentityTraits: {
+    type: AuditObjectType.IDENTITY,
+    query:
+      'mutation($id: ID!, $t: [TraitInput!]!) { updateIdentityTraits(id: $id, traits: $t) { id } }',
+    setup: async () => {
+      const id = await newIdentity();
+      return {
+        vars: {
+          id,
+          t: [
+            { key: 'plan', value: 'silver' },
+            { key: 'age', value: 42 },
+          ],
+        },
+        rows: () => sql('select * from traits where identity_id = ? order by id', [Number(id)]),
+      };
+    },
+  },
+  deleteIdentity: {
+    type: AuditObjectType.IDENTITY,
+    query: 'mutation($id: ID!) { deleteIdentity(id: $id) }',
+    setup: async () => {
+      const id = await newIdentity();
+      return { vars: { id }, rows: row('identities', id) };
+    },
+  },
+  setIdentityOverride: {
+    type: AuditObjectType.FEATURE_STATE,
+    query:
+      'mutation($id: ID!, $f: ID!, $i: FeatureStateInput!) { setIdentityOverride(identityId: $id, featureId: $f, input: $i) { id } }',
+    setup: async () => {
+      const id = await newIdentity();
+      const f = await newFeature();
+      return {
+        vars: { id, f, i: { enabled: true, value: 'just for you' } },
+        rows: () => sql('select * from feature_states where identity_id = ?', [Number(id)]),
+      };
+    },
+  },
+  deleteIdentityOverride: {
+    type: AuditObjectType.FEATURE_STATE,
+    query: 'mutation($id: ID!, $f: ID!) { deleteIdentityOverride(identityId: $id, featureId: $f) }',
+    setup: async () => {
+      const id = await newIdentity();
+      const f = await newFeature();
+      await call(
+        'mutation($id: ID!, $f: ID!) { setIdentityOverride(identityId: $id, featureId: $f, input: { enabled: true }) { id } }',
+        { id, f },
+      );
+      return {
+        vars: { id, f },
+        rows: () => sql('select * from feature_states where identity_id = ?', [Number(id)]),
+      };
+    },
+  },
+
+  // Webhooks
+  createEnvironmentWebhook: {
+    type: AuditObjectType.WEBHOOK,
+    query:
+      'mutation($i: CreateEnvironmentWebhookInput!) { createEnvironmentWebhook(input: $i) { id } }',
+    setup: async () => ({
+      vars: { i: { environmentId: dev(), url: HOOK_URL, name: unique('hook') } },
+    }),
+  },
+  createOrganisationWebhook: {
+    type: AuditObjectType.WEBHOOK,
+    query:
+      'mutation($i: CreateOrganisationWebhookInput!) { createOrganisationWebhook(input: $i) { id } }',
+    setup: async () => ({
+      vars: { i: { organisationId: ws.organisationId, url: HOOK_URL, name: unique('hook') } },
+    }),
+  },
+  updateWebhook: {
+    type: AuditObjectType.WEBHOOK,
+    query:
+      'mutation($id: ID!, $i: UpdateWebhookInput!) { updateWebhook(id: $id, input: $i) { id } }',
+    setup: async () => {
+      const id = await newWebhook();
+      return {
+        vars: { id, i: { name: unique('renamed'), enabled: false, secret: 'a-new-secret' } },
+        rows: row('webhooks', id),
+      };
+    },
+  },
+  deleteWebhook: {
+    type: AuditObjectType.WEBHOOK,
+    query: 'mutation($id: ID!) { deleteWebhook(id: $id) }',
+    setup: async () => {
+      const id = await newWebhook();
+      return { vars: { id }, rows: row('webhooks', id) };
+    },
+  },
+  sendTestWebhookEvent: {
+    type: AuditObjectType.WEBHOOK,
+    query: 'mutation($w: ID!) { sendTestWebhookEvent(webhookId: $w) { id } }',
+    setup: async () => {
+      const w = await newWebhook();
+      return {
+        vars: { w },
+        rows: () => sql('select * from webhook_deliveries where webhook_id = ?', [Number(w)]),
+      };
+    },
+  },
+  replayWebhookDelivery: {
+    type: AuditObjectType.WEBHOOK,
+    query: 'mutation($id: ID!) { replayWebhookDelivery(id: $id) { id status } }',
+    setup: async () => {
+      const { deliveryId } = await deadLetter();
+      return { vars: { id: deliveryId }, rows: row('webhook_deliveries', deliveryId) };
+    },
+  },
+  replayDeadWebhookDeliveries: {
+    type: AuditObjectType.WEBHOOK,
+    query: 'mutation($w: ID!) { replayDeadWebhookDeliveries(webhookId: $w) }',
+    setup: async () => {
+      const { webhookId } = await deadLetter();
+      return {
+        vars: { w: webhookId },
+        rows: () =>
+          sql('select * from webhook_deliveries where webhook_id = ?', [Number(webhookId)]),
+      };
+    },
+  },
+};
+
+async function run(c: Case, prepared: Prepared): Promise<GqlResult> {
+  return t.gql(c.query, prepared.vars ?? {}, { token: admin });
+}
+
+async function maxAuditId(): Promise<string> {
+  const [r] = (await sql('select coalesce(max(id), 0)::text as id from audit_logs')) as {
+    id: string;
+  }[];
+  return r!.id;
+}
+
+describe('every mutation writes its audit records in the transaction of its change', () => {
+  beforeAll(async () => {
+    t = await createTestApp(undefined, {
+      WEBHOOK_ALLOWED_NETWORKS: '127.0.0.1/32',
+      WEBHOOK_WORKER: 'false',
+    });
+    adminEmail = 'admin@acme.test';
+    const created = await t.createUser(adminEmail);
+    admin = created.token;
+    adminId = created.user.id;
+    ws = await createWorkspace(t, admin);
+    // An organisation webhook, so that flag changes and audit records queue deliveries.
+    await call(
+      'mutation($i: CreateOrganisationWebhookInput!) { createOrganisationWebhook(input: $i) { id } }',
+      { i: { organisationId: ws.organisationId, url: HOOK_URL, name: 'watcher' } },
+    );
+    const failing: EventSubscriber = {
+      beforeTransactionCommit: () => {
+        if (failCommits) {
+          injected += 1;
+          throw new Error('injected commit failure');
+        }
+      },
+    };
+    t.app.db.orm.em.getEventManager().registerSubscriber(failing);
+  });
+
+  afterAll(async () => {
+    failCommits = false;
+    const total = Object.keys(CASES).length;
+    const good = [...passed.values()].filter((n) => n === 2).length;
+    console.log(
+      `audit guarantee: ${checked.size}/${total} mutations checked, ${good} passed both checks ` +
+        `(exempt: ${Object.keys(NOT_AUDITED).join(', ')})`,
+    );
+    await t?.close();
+  });
+
+  it('has a case for every mutation of the schema, and none for a mutation it lacks', async () => {
+    const mutation = (await buildFlagwardSchema()).getMutationType();
+    if (!mutation) throw new Error('the schema has no Mutation type');
+    const fields = Object.keys(mutation.getFields()).sort();
+    const covered = [...Object.keys(CASES), ...Object.keys(NOT_AUDITED)].sort();
+    expect(
+      fields.filter((f) => !covered.includes(f)),
+      'mutations without a case: add them to CASES',
+    ).toEqual([]);
+    expect(
+      covered.filter((f) => !fields.includes(f)),
+      'cases for mutations not in the schema',
+    ).toEqual([]);
+    expect(
+      Object.keys(CASES).filter((f) => f in NOT_AUDITED),
+      'both audited and exempt',
+    ).toEqual([]);
+  });
+
+  describe.each(Object.keys(CASES))('%s', (name) => {
+    const c = CASES[name]!;
+
+    it('a committed change has an audit record by the caller', async () => {
+      checked.add(name);
+      const prepared = (await c.setup?.()) ?? {};
+      const since = await maxAuditId();
+      const before = await em().count(AuditLog, {});
+      const res = await run(c, prepared);
+      expect(res.errors, `${name} failed`).toBeUndefined();
+      expect(res.data?.[name], `${name} returned nothing`).toBeDefined();
+
+      // New rows are those past the newest id: a deletion may also remove (cascade) older ones.
+      const fresh = await em().find(AuditLog, { id: { $gt: since } }, { orderBy: { id: 'desc' } });
+      expect(
+        fresh.length,
+        `${name} committed without an audit record (audit_logs: ${before} rows before, ` +
+          `${await em().count(AuditLog, {})} after)`,
+      ).toBeGreaterThan(0);
+      const newest = fresh[0]!;
+      expect(newest.author?.id, `${name}: author of the newest record`).toBe(adminId);
+      expect(newest.relatedObjectType, `${name}: relatedObjectType`).toBe(c.type);
+      expect(newest.log.trim(), `${name}: log`).not.toBe('');
+      pass(name);
+    });
+
+    it('a failed change leaves no audit record, no delivery and no change of data', async () => {
+      checked.add(name);
+      const prepared = (await c.setup?.()) ?? {};
+      const since = await maxAuditId();
+      const audit = await em().count(AuditLog, {});
+      const deliveries = await em().count(WebhookDelivery, {});
+      const tables = await counts();
+      const rows = await prepared.rows?.();
+
+      let res: GqlResult;
+      injected = 0;
+      failCommits = true;
+      try {
+        res = await run(c, prepared);
+      } finally {
+        failCommits = false;
+      }
+
+      expect(
+        res.errors,
+        `${name} succeeded although every commit failed: it wrote outside a transaction`,
+      ).toBeDefined();
+      expect(injected, `${name} failed before reaching a commit`).toBeGreaterThan(0);
+      expect(await em().count(AuditLog, {}), `${name}: audit_logs rows`).toBe(audit);
+      expect(await em().count(AuditLog, { id: { $gt: since } }), `${name}: new audit rows`).toBe(0);
+      expect(await em().count(WebhookDelivery, {}), `${name}: webhook_deliveries rows`).toBe(
+        deliveries,
+      );
+      expect(await counts(), `${name}: row counts`).toEqual(tables);
+      if (prepared.rows)
+        expect(await prepared.rows(), `${name}: the rows it touches`).toEqual(rows);
+      pass(name);
+    });
+  });
+});
