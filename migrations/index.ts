@@ -3,6 +3,7 @@ import { Migration20261123134324_initial } from './Migration20261123134324_initi
 import { Migration20261123142735_hashing_keys } from './Migration20261123142735_hashing_keys';
 import { Migration20261123154730_usage } from './Migration20261123154730_usage';
 import { Migration20261123201608_webhooks } from './Migration20261123201608_webhooks';
+import { Migration20261123210023_auth } from './Migration20261123210023_auth';
 
 /**
  * Every migration, in order. Listed explicitly so the same list serves the compiled
@@ -13,4 +14,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261123142735_hashing_keys', class: Migration20261123142735_hashing_keys },
   { name: 'Migration20261123154730_usage', class: Migration20261123154730_usage },
   { name: 'Migration20261123201608_webhooks', class: Migration20261123201608_webhooks },
+  { name: 'Migration20261123210023_auth', class: Migration20261123210023_auth },
 ];

@@ -26,6 +26,7 @@ import { createServices, type Services } from './services';
 import { createLogger, type Logger } from './shared/logger';
 import { UsageRecorder } from './usage/usage-recorder';
 import { ANONYMOUS } from './users/principal';
+import { userPagesRouter } from './users/pages';
 import { OrmSessionStore } from './users/session.service';
 import { WebhookDispatcher } from './webhooks/dispatcher';
 
@@ -151,6 +152,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       }),
     );
 
+    app.use(userPagesRouter(db.orm, services));
+
     app.use((_req, res) => {
       res.status(404).json({ detail: 'Not found.' });
     });
@@ -178,6 +181,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       await cache.close();
       await dispatcher.close();
       await usage.close();
+      services.mailer.close();
       await db.close();
     };
 

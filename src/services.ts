@@ -14,9 +14,12 @@ import { TagService } from './projects/tag.service';
 import { SegmentOverrideService } from './segments/segment-override.service';
 import { SegmentService } from './segments/segment.service';
 import type { Logger } from './shared/logger';
+import { Mailer } from './mail/mailer';
+import { LoginThrottleService } from './users/login-throttle.service';
 import { createPassport, type PassportInstance } from './users/passport';
 import { PasswordHasher } from './users/password';
-import { TokenService } from './users/session.service';
+import { PasswordResetService } from './users/password-reset.service';
+import { SessionService, TokenService } from './users/session.service';
 import { UserService } from './users/user.service';
 import type { SenderOptions } from './webhooks/http-sender';
 import { AddressPolicy } from './webhooks/network-policy';
@@ -31,7 +34,12 @@ export interface Services {
   readonly passwords: PasswordHasher;
   readonly users: UserService;
   readonly tokens: TokenService;
+  readonly sessions: SessionService;
+  readonly mailer: Mailer;
+  readonly passwordReset: PasswordResetService;
   readonly passport: PassportInstance;
+  /** Failed sign-ins per account and per client address, shared through the database. */
+  readonly loginThrottle: LoginThrottleService;
   readonly audit: AuditService;
   readonly organisations: OrganisationService;
   readonly projects: ProjectService;
@@ -56,6 +64,8 @@ export interface Services {
 export function createServices(config: Config, orm: MikroORM, logger: Logger): Services {
   const passwords = new PasswordHasher(config.argon2);
   const users = new UserService(passwords);
+  const sessions = new SessionService();
+  const mailer = new Mailer(config.mail, logger);
   const outbox = new WebhookOutbox();
   const audit = new AuditService(outbox);
   const featureStates = new FeatureStateService(audit, outbox);
@@ -68,7 +78,18 @@ export function createServices(config: Config, orm: MikroORM, logger: Logger): S
     passwords,
     users,
     tokens: new TokenService(config.sessionTtlMs),
+    sessions,
+    mailer,
+    passwordReset: new PasswordResetService(
+      users,
+      sessions,
+      audit,
+      mailer,
+      { publicUrl: config.publicUrl, ttlMs: config.passwordResetTtlMs },
+      logger,
+    ),
     passport: createPassport(orm, users),
+    loginThrottle: new LoginThrottleService(config.loginThrottle),
     audit,
     organisations: new OrganisationService(config, users, audit),
     projects: new ProjectService(audit),

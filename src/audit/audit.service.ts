@@ -19,6 +19,11 @@ export interface AuditEntry {
   readonly log: string;
   readonly before?: Record<string, unknown> | null;
   readonly after?: Record<string, unknown> | null;
+  /**
+   * Who made the change when it is not the request's principal: e.g. the owner of an
+   * account resetting its password through a mailed link, without signing in.
+   */
+  readonly authorId?: number;
 }
 
 /**
@@ -36,7 +41,7 @@ export class AuditService {
       organisation: entry.organisationId,
       project: entry.projectId ?? null,
       environment: entry.environmentId ?? null,
-      author: actor.userId ?? null,
+      author: entry.authorId ?? actor.userId ?? null,
       apiKey: actor.apiKeyId ?? null,
       relatedObjectType: entry.type,
       relatedObjectId: String(entry.objectId),

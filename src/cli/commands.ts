@@ -8,6 +8,7 @@ import { PermissionService } from '../permissions/permission.service';
 import { AppError } from '../shared/errors';
 import { createLogger } from '../shared/logger';
 import { PasswordHasher } from '../users/password';
+import { SessionService } from '../users/session.service';
 import { ANONYMOUS } from '../users/principal';
 import type { User } from '../users/user.entity';
 import { checkPassword, normaliseEmail, UserService } from '../users/user.service';
@@ -173,14 +174,14 @@ export async function changePassword(config: Config, argv: string[]): Promise<vo
     const password = await obtainPassword(values).finally(closePrompts);
     await em.transactional(async (tx) => {
       await users.setPassword(tx, user, password);
+      // Whoever held the old password is signed out everywhere.
+      await new SessionService().revokeAll(tx, user.id);
       await recordUserChange(
         tx,
         user,
         ChangeType.UPDATE,
         'Password changed from the command line',
-        {
-          password: 'changed',
-        },
+        { password: 'changed', sessions: 'ended' },
       );
     });
     console.log(`Password changed for ${user.email}.`);

@@ -36,6 +36,26 @@ const envSchema = z.object({
   USAGE_FLUSH_SECONDS: z.coerce.number().positive().max(3600).default(10),
   SDK_CACHE_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(300),
   SDK_ANSWER_CACHE_MB: z.coerce.number().min(0).max(65_536).default(64),
+  PUBLIC_URL: z
+    .string()
+    .regex(/^https?:\/\/[^/?#]+\/?$/, 'must be an http(s) origin such as https://flags.example.com')
+    .optional(),
+  EMAIL_HOST: z.string().min(1).optional(),
+  EMAIL_PORT: port.default(587),
+  EMAIL_HOST_USER: z.string().optional(),
+  EMAIL_HOST_PASSWORD: z.string().optional(),
+  EMAIL_USE_TLS: bool.default(true),
+  EMAIL_USE_SSL: bool.default(false),
+  SENDER_EMAIL: z.string().email().default('noreply@flagward.invalid'),
+  PASSWORD_RESET_TTL_MINUTES: z.coerce
+    .number()
+    .positive()
+    .max(60 * 24 * 7)
+    .default(60),
+  LOGIN_MAX_FAILURES_PER_ACCOUNT: z.coerce.number().int().min(1).max(1000).default(5),
+  LOGIN_MAX_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).max(100_000).default(50),
+  LOGIN_THROTTLE_WINDOW_SECONDS: z.coerce.number().positive().max(86_400).default(900),
+  LOGIN_BLOCK_SECONDS: z.coerce.number().positive().max(86_400).default(900),
   WEBHOOK_WORKER: bool.default(true),
   WEBHOOK_ALLOWED_NETWORKS: z
     .string()
@@ -81,6 +101,34 @@ export interface Config {
   /** Memory for remembered identity responses (0 turns the cache off). */
   readonly sdkAnswerCacheBytes: number;
   readonly webhooks: WebhookConfig;
+  readonly loginThrottle: LoginThrottleConfig;
+  /** Where users reach this server; links in mails and pages start with it. */
+  readonly publicUrl: string;
+  readonly mail: MailConfig;
+  readonly passwordResetTtlMs: number;
+}
+
+export interface MailConfig {
+  /** Unset: no mail is sent (and what would have been sent is logged without its links). */
+  readonly host: string | undefined;
+  readonly port: number;
+  readonly user: string | undefined;
+  readonly password: string | undefined;
+  /** STARTTLS (EMAIL_USE_TLS) — required when set. */
+  readonly startTls: boolean;
+  /** TLS from the first byte (EMAIL_USE_SSL, usually port 465). */
+  readonly implicitTls: boolean;
+  readonly from: string;
+}
+
+export interface LoginThrottleConfig {
+  /** Failed sign-ins for one account within `windowMs` before it is blocked. */
+  readonly perAccount: number;
+  /** Failed sign-ins from one client address within `windowMs` before it is blocked. */
+  readonly perAddress: number;
+  readonly windowMs: number;
+  /** How long a blocked account or address is refused. */
+  readonly blockMs: number;
 }
 
 export interface WebhookConfig {
@@ -137,6 +185,23 @@ export function loadConfig(env: Env): Config {
     usageFlushMs: Math.round(e.USAGE_FLUSH_SECONDS * 1000),
     sdkCachePollMs: e.SDK_CACHE_POLL_MS,
     sdkAnswerCacheBytes: Math.round(e.SDK_ANSWER_CACHE_MB * 1024 * 1024),
+    publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/$/, ''),
+    mail: {
+      host: e.EMAIL_HOST,
+      port: e.EMAIL_PORT,
+      user: e.EMAIL_HOST_USER || undefined,
+      password: e.EMAIL_HOST_PASSWORD || undefined,
+      startTls: e.EMAIL_USE_TLS,
+      implicitTls: e.EMAIL_USE_SSL,
+      from: e.SENDER_EMAIL,
+    },
+    passwordResetTtlMs: Math.round(e.PASSWORD_RESET_TTL_MINUTES * 60_000),
+    loginThrottle: {
+      perAccount: e.LOGIN_MAX_FAILURES_PER_ACCOUNT,
+      perAddress: e.LOGIN_MAX_FAILURES_PER_ADDRESS,
+      windowMs: Math.round(e.LOGIN_THROTTLE_WINDOW_SECONDS * 1000),
+      blockMs: Math.round(e.LOGIN_BLOCK_SECONDS * 1000),
+    },
     webhooks: {
       worker: e.WEBHOOK_WORKER,
       allowedNetworks: e.WEBHOOK_ALLOWED_NETWORKS,
@@ -159,7 +224,7 @@ function show(env: Env, p: readonly PropertyKey[]): string {
   const value = env[key];
   if (value === undefined) return 'nothing';
   // Never echo secrets back into logs.
-  return key.includes('SECRET') || key.includes('URL') ? '<redacted>' : JSON.stringify(value);
+  return /SECRET|PASSWORD|URL/.test(key) ? '<redacted>' : JSON.stringify(value);
 }
 
 function deepFreeze<T>(value: T): T {

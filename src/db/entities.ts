@@ -19,6 +19,8 @@ import { Tag } from '../projects/tag.entity';
 import { Role, RoleAssignment } from '../roles/role.entity';
 import { Segment, SegmentCondition, SegmentRule } from '../segments/segment.entity';
 import { ApiUsage, FeatureEvaluation } from '../usage/api-usage.entity';
+import { LoginThrottle } from '../users/login-throttle.entity';
+import { PasswordResetToken } from '../users/password-reset-token.entity';
 import { UserSession } from '../users/user-session.entity';
 import { User } from '../users/user.entity';
 import { WebhookAttempt, WebhookDelivery } from '../webhooks/delivery.entity';
@@ -28,6 +30,8 @@ import { Webhook } from '../webhooks/webhook.entity';
 export const ENTITIES = [
   User,
   UserSession,
+  PasswordResetToken,
+  LoginThrottle,
   Organisation,
   OrganisationMembership,
   OrganisationApiKey,

@@ -17,12 +17,16 @@ import { TagResolver } from '../projects/tag.resolver';
 import { SegmentOverrideResolver, SegmentResolver } from '../segments/segment.resolver';
 import { validateArgs } from './validate-args';
 import { AuthResolver } from '../users/auth.resolver';
+import { PasswordResetResolver } from '../users/password-reset.resolver';
+import { SessionResolver } from '../users/session.resolver';
 import { UserResolver } from '../users/user.resolver';
 import { UsageResolver } from '../usage/usage.resolver';
 import { WebhookDeliveryResolver, WebhookResolver } from '../webhooks/webhook.resolver';
 
 export const RESOLVERS = [
   AuthResolver,
+  SessionResolver,
+  PasswordResetResolver,
   UserResolver,
   OrganisationResolver,
   MembershipResolver,

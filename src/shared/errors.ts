@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'UNAUTHENTICATED'
   | 'CONFLICT'
   | 'LIMIT_EXCEEDED'
+  | 'TOO_MANY_REQUESTS'
   | 'SERVICE_UNAVAILABLE';
 
 const STATUS: Record<ErrorCode, number> = {
@@ -20,6 +21,7 @@ const STATUS: Record<ErrorCode, number> = {
   UNAUTHENTICATED: 401,
   CONFLICT: 409,
   LIMIT_EXCEEDED: 429,
+  TOO_MANY_REQUESTS: 429,
   SERVICE_UNAVAILABLE: 503,
 };
 
@@ -83,5 +85,12 @@ export class ServiceUnavailableError extends AppError {
 export class LimitExceededError extends AppError {
   constructor(message: string, field?: string) {
     super('LIMIT_EXCEEDED', field ? `${field}: ${message}` : message, field ? { field } : {});
+  }
+}
+
+/** The caller is being throttled; `retryAfterSeconds` says when to try again. */
+export class TooManyRequestsError extends AppError {
+  constructor(message: string, retryAfterSeconds: number) {
+    super('TOO_MANY_REQUESTS', message, { retryAfterSeconds });
   }
 }

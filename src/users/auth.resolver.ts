@@ -14,7 +14,7 @@ import type { GraphQLContext } from '../graphql/context';
 import { Authenticated, Public } from '../permissions/requirement';
 import { DenyByDefault, Requires, TypeRequires } from '../permissions/requires.decorator';
 import { PermissionService } from '../permissions/permission.service';
-import { UnauthenticatedError } from '../shared/errors';
+import { TooManyRequestsError, UnauthenticatedError } from '../shared/errors';
 import { sha256Hex } from '../shared/ids';
 import { authenticateLocal } from './passport';
 import { SessionKind } from './user-session.entity';
@@ -70,8 +70,23 @@ export class AuthResolver {
   @Requires(Public)
   async login(@Arg('input') input: LoginInput, @Ctx() ctx: GraphQLContext): Promise<LoginPayload> {
     const { req, res, services, em } = ctx;
+    const throttle = services.loginThrottle;
+    const retryAfter = await throttle.blockedFor(em, input.email, req.ip);
+    if (retryAfter > 0) {
+      // Cost what a password check costs, so a block tells no more than a failure does.
+      await services.passwords.verifyDecoy(input.password);
+      throw new TooManyRequestsError(
+        `Too many failed sign-in attempts; try again in ${retryAfter} seconds`,
+        retryAfter,
+      );
+    }
     const user = await authenticateLocal(services.passport, req, res, input.email, input.password);
-    if (!user) throw new UnauthenticatedError('Unable to sign in with the provided credentials');
+    if (!user) {
+      // Unknown emails count like known ones: the answer never says whether an account exists.
+      await throttle.recordFailure(em, input.email, req.ip);
+      throw new UnauthenticatedError('Unable to sign in with the provided credentials');
+    }
+    await throttle.recordSuccess(em, input.email);
     user.lastLogin = new Date();
     await em.nativeUpdate(User, { id: user.id }, { lastLogin: user.lastLogin });
     let token: string | null = null;

@@ -111,3 +111,35 @@ export class OrmSessionStore extends session.Store {
       .catch(() => callback?.());
   }
 }
+
+/** A session's public id: a hash of its stored hash (the stored one is never shown). */
+export function publicSessionId(idHash: string): string {
+  return sha256Hex(`session:${idHash}`).slice(0, 32);
+}
+
+/** A user's own sessions, cookie and token: list, revoke one, revoke all. */
+export class SessionService {
+  list(em: EntityManager, userId: number): Promise<UserSession[]> {
+    return em.find(
+      UserSession,
+      { user: userId, expiresAt: { $gt: new Date() } },
+      { orderBy: { createdAt: 'desc' } },
+    );
+  }
+
+  /** Revokes the user's session with this public id; false when there is none. */
+  async revoke(em: EntityManager, userId: number, publicId: string): Promise<boolean> {
+    const row = (await this.list(em, userId)).find((s) => publicSessionId(s.idHash) === publicId);
+    if (!row) return false;
+    await em.nativeDelete(UserSession, { idHash: row.idHash });
+    return true;
+  }
+
+  /** Revokes every session of the user, except `keep` (a stored hash) when given. */
+  async revokeAll(em: EntityManager, userId: number, keep?: string): Promise<number> {
+    return em.nativeDelete(UserSession, {
+      user: userId,
+      ...(keep === undefined ? {} : { idHash: { $ne: keep } }),
+    });
+  }
+}

@@ -6,11 +6,9 @@ import { WebhookEvent } from './events';
 const SECRET_HELP =
   'Signs each delivery (X-Flagsmith-Signature and X-Flagward-Signature). Stored encrypted and never returned.';
 
-@InputType()
-export class CreateEnvironmentWebhookInput {
-  @Field(() => ID)
-  environmentId!: string;
-
+/** What both kinds of webhook are made with (fields inherited by the inputs below). */
+@InputType('WebhookFields')
+abstract class WebhookFields {
   @Field({ description: 'An http(s) URL on a public address (or an allowed network).' })
   @MaxLength(2000)
   url!: string;
@@ -36,32 +34,15 @@ export class CreateEnvironmentWebhookInput {
 }
 
 @InputType()
-export class CreateOrganisationWebhookInput {
+export class CreateEnvironmentWebhookInput extends WebhookFields {
+  @Field(() => ID)
+  environmentId!: string;
+}
+
+@InputType()
+export class CreateOrganisationWebhookInput extends WebhookFields {
   @Field(() => ID)
   organisationId!: string;
-
-  @Field({ description: 'An http(s) URL on a public address (or an allowed network).' })
-  @MaxLength(2000)
-  url!: string;
-
-  @Field(() => String, { nullable: true })
-  @IsOptional()
-  @MaxLength(200)
-  name?: string | null;
-
-  @Field(() => String, { nullable: true, description: SECRET_HELP })
-  @IsOptional()
-  @MaxLength(500)
-  secret?: string | null;
-
-  @Field({ defaultValue: true })
-  enabled!: boolean;
-
-  @Field(() => [WebhookEvent], {
-    nullable: true,
-    description: 'Events to receive; omitted or empty: all of them.',
-  })
-  events?: WebhookEvent[] | null;
 }
 
 @InputType({ description: 'Fields left out stay as they are.' })

@@ -17,8 +17,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog, AuditObjectType } from '../../src/audit/audit-log.entity';
 import { buildFlagwardSchema } from '../../src/graphql/schema';
 import { DeliveryStatus, WebhookDelivery } from '../../src/webhooks/delivery.entity';
+import { User } from '../../src/users/user.entity';
 import { createWorkspace, ok, type Workspace } from '../support/fixtures';
-import { createTestApp, type GqlResult, type TestApp } from '../support/test-app';
+import { createTestApp, type GqlResult, PASSWORD, type TestApp } from '../support/test-app';
 
 /** A mutation's variables, made by its setup on fresh objects. */
 interface Prepared {
@@ -33,12 +34,17 @@ interface Case {
   readonly query: string;
   /** Creates what the mutation needs (as the admin, with commits working). */
   readonly setup?: () => Promise<Prepared>;
+  /** The expected author when it is not the caller (the admin). */
+  readonly author?: () => number;
 }
 
 /** Mutations that change no data and so need no audit record. */
 const NOT_AUDITED: Record<string, string> = {
   login: 'authentication, not a change of data',
   logout: "ends the caller's own session: authentication, not a change of data",
+  revokeSession: "ends one of the caller's own sessions: authentication, not a change of data",
+  logoutEverywhere: "ends the caller's own sessions: authentication, not a change of data",
+  requestPasswordReset: 'mails a sign-in link: authentication, not a change of data',
 };
 
 /** Tables whose row counts a failed mutation must leave as they were. */
@@ -74,6 +80,7 @@ let ws: Workspace;
 let admin: string;
 let adminId: number;
 let adminEmail: string;
+let resetUserId = 0;
 /** While set, every transaction fails at commit; `injected` counts the failures. */
 let failCommits = false;
 let injected = 0;
@@ -511,6 +518,44 @@ const CASES: Record<string, Case> = {
       return { vars: { id }, rows: row('multivariate_options', id) };
     },
   },
+  resetPassword: {
+    type: AuditObjectType.USER,
+    query: 'mutation($t: String!, $p: String!) { resetPassword(token: $t, newPassword: $p) }',
+    // The account's owner, who proved it by holding the mailed link.
+    author: () => resetUserId,
+    setup: async () => {
+      const { user } = await t.createUser(`${unique('reset')}@example.com`);
+      resetUserId = user.id;
+      const url = await t.app.services.passwordReset.issue(t.app.db.orm.em.fork(), user);
+      return {
+        vars: { t: new URL(url).searchParams.get('token'), p: unique('a reset password') },
+        rows: async () =>
+          (
+            await t.app.db.orm.em
+              .fork()
+              .findOneOrFail(User, user.id, { populate: ['passwordHash'] })
+          ).passwordHash,
+      };
+    },
+  },
+  changePassword: {
+    type: AuditObjectType.USER,
+    query: 'mutation($i: ChangePasswordInput!) { changePassword(input: $i) }',
+    setup: async () => {
+      const em = t.app.db.orm.em.fork();
+      const me = await em.findOneOrFail(User, adminId);
+      await t.app.services.users.setPassword(em, me, PASSWORD);
+      return {
+        vars: { i: { currentPassword: PASSWORD, newPassword: unique('a new password') } },
+        rows: async () =>
+          (
+            await t.app.db.orm.em
+              .fork()
+              .findOneOrFail(User, adminId, { populate: ['passwordHash'] })
+          ).passwordHash,
+      };
+    },
+  },
   createTag: {
     type: AuditObjectType.FEATURE,
     query: 'mutation($i: CreateTagInput!) { createTag(input: $i) { id } }',
@@ -869,7 +914,9 @@ describe('every mutation writes its audit records in the transaction of its chan
           `${await em().count(AuditLog, {})} after)`,
       ).toBeGreaterThan(0);
       const newest = fresh[0]!;
-      expect(newest.author?.id, `${name}: author of the newest record`).toBe(adminId);
+      expect(newest.author?.id, `${name}: author of the newest record`).toBe(
+        c.author ? c.author() : adminId,
+      );
       expect(newest.relatedObjectType, `${name}: relatedObjectType`).toBe(c.type);
       expect(newest.log.trim(), `${name}: log`).not.toBe('');
       pass(name);

@@ -29,6 +29,29 @@ describe('user commands', () => {
     }
   }
 
+  /** Signs in and returns a bearer token, or null. */
+  async function tokenFor(email: string, password: string): Promise<string | null> {
+    const t = await createTestApp(storage);
+    try {
+      const res = await t.gql<{ login: { token: string } }>(
+        'mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p, mode: TOKEN }) { token } }',
+        { e: email, p: password },
+      );
+      return res.data?.login.token ?? null;
+    } finally {
+      await t.close();
+    }
+  }
+
+  async function tokenWorks(token: string): Promise<boolean> {
+    const t = await createTestApp(storage);
+    try {
+      return !(await t.gql('{ me { id } }', {}, { token })).errors;
+    } finally {
+      await t.close();
+    }
+  }
+
   it('createsuperuser asks for email and password on a terminal, retrying a mismatch', async () => {
     const run = await runCliInTerminal(
       ['createsuperuser'],
@@ -52,6 +75,8 @@ describe('user commands', () => {
   });
 
   it('changepassword sets a new password from standard input or a prompt', async () => {
+    const before = await tokenFor('ops@example.com', 'the final password');
+    expect(before).not.toBeNull();
     const piped = await runCli(['changepassword', 'OPS@example.com', '--password-stdin'], {
       env: storage.env,
       stdin: 'a piped new password\n',
@@ -60,6 +85,8 @@ describe('user commands', () => {
     expect(piped.stdout).toContain('Password changed for ops@example.com.');
     expect(await canSignIn('ops@example.com', 'a piped new password')).toBe(true);
     expect(await canSignIn('ops@example.com', 'the final password')).toBe(false);
+    // Sessions made with the old password are over.
+    expect(await tokenWorks(before!)).toBe(false);
 
     const prompted = await runCliInTerminal(
       ['changepassword', 'ops@example.com'],

@@ -45,6 +45,8 @@ describe('every part of the schema declares who may use it (fail-closed)', () =>
   it('never exposes secrets', () => {
     const fields = Object.values(schema.getTypeMap())
       .filter(isObjectType)
+      // Mutation names (changePassword, resetPassword, …) are actions, not values shown.
+      .filter((t) => t.name !== 'Mutation')
       .flatMap((t) =>
         Object.values(t.getFields())
           // A yes/no flag such as `Webhook.hasSecret` says a secret exists, not what it is.

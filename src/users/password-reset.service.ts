@@ -1,0 +1,109 @@
+import type { EntityManager } from '@mikro-orm/core';
+import { AuditObjectType, type AuditService, ChangeType } from '../audit/audit.service';
+import type { Mailer } from '../mail/mailer';
+import { PermissionService } from '../permissions/permission.service';
+import { ValidationError } from '../shared/errors';
+import { randomSecret, sha256Hex } from '../shared/ids';
+import type { Logger } from '../shared/logger';
+import { PasswordResetToken } from './password-reset-token.entity';
+import { ANONYMOUS } from './principal';
+import type { SessionService } from './session.service';
+import { User } from './user.entity';
+import { checkPassword, type UserService } from './user.service';
+
+const INVALID = 'this reset link is not valid: it may have been used already or have expired';
+
+/**
+ * Password reset by e-mail: a single-use token that expires, mailed as a link to
+ * `<PUBLIC_URL>/password-reset?token=…`; only its SHA-256 is stored.
+ */
+export class PasswordResetService {
+  constructor(
+    private readonly users: UserService,
+    private readonly sessions: SessionService,
+    private readonly audit: AuditService,
+    private readonly mailer: Mailer,
+    private readonly options: { readonly publicUrl: string; readonly ttlMs: number },
+    private readonly logger: Logger,
+  ) {}
+
+  /**
+   * Mails a reset link when an active user has this e-mail. The caller learns nothing
+   * either way: the answer is the same, and the mail is sent in the background so the
+   * time taken does not depend on it.
+   */
+  async request(em: EntityManager, email: string): Promise<void> {
+    const user = await this.users.findByEmail(em, email);
+    if (!user || !user.isActive) return;
+    const url = await this.issue(em, user);
+    const minutes = Math.round(this.options.ttlMs / 60_000);
+    void this.mailer
+      .send({
+        to: user.email,
+        subject: 'Reset your Flagward password',
+        text: [
+          'Someone (we hope you) asked to reset the password of your Flagward account.',
+          '',
+          `Choose a new password here (the link works once, for ${minutes} minutes):`,
+          url,
+          '',
+          'If it was not you, ignore this mail: your password stays as it is.',
+        ].join('\n'),
+      })
+      .catch((err: unknown) => this.logger.error({ err }, 'password reset mail failed'));
+  }
+
+  /** A new reset link for the user (also what the first-run page hands out). */
+  async issue(em: EntityManager, user: User): Promise<string> {
+    const token = randomSecret(32);
+    em.create(PasswordResetToken, {
+      tokenHash: sha256Hex(token),
+      user,
+      expiresAt: new Date(Date.now() + this.options.ttlMs),
+    });
+    await em.flush();
+    return `${this.options.publicUrl}/password-reset?token=${encodeURIComponent(token)}`;
+  }
+
+  /**
+   * Sets a new password with a reset token: the token is used up, every other reset link of
+   * the user stops working, and every session of the user ends.
+   */
+  async reset(em: EntityManager, token: string, newPassword: string): Promise<User> {
+    checkPassword(newPassword, 'newPassword');
+    return em.transactional(async (tx) => {
+      const row = await tx.findOne(PasswordResetToken, {
+        tokenHash: sha256Hex(token),
+        usedAt: null,
+        expiresAt: { $gt: new Date() },
+      });
+      const user = row && (await tx.findOne(User, { id: row.user.id, isActive: true }));
+      if (!row || !user) throw new ValidationError('token', INVALID);
+      // Claimed with a condition, so two uses of one link cannot both succeed.
+      const claimed = await tx.nativeUpdate(
+        PasswordResetToken,
+        { tokenHash: row.tokenHash, usedAt: null },
+        { usedAt: new Date() },
+      );
+      if (claimed !== 1) throw new ValidationError('token', INVALID);
+      await tx.nativeUpdate(
+        PasswordResetToken,
+        { user: user.id, usedAt: null },
+        { usedAt: new Date() },
+      );
+      await this.users.setPassword(tx, user, newPassword);
+      await this.sessions.revokeAll(tx, user.id);
+      await this.audit.record(tx, new PermissionService(tx, ANONYMOUS), {
+        organisationId: null,
+        type: AuditObjectType.USER,
+        objectId: user.id,
+        objectUuid: user.uuid,
+        change: ChangeType.UPDATE,
+        log: `Password reset by e-mail link: ${user.email}`,
+        authorId: user.id,
+        after: { password: 'changed', sessions: 'ended' },
+      });
+      return user;
+    });
+  }
+}

@@ -1,0 +1,150 @@
+import { MaxLength } from 'class-validator';
+import {
+  Arg,
+  Ctx,
+  Field,
+  ID,
+  InputType,
+  Int,
+  Mutation,
+  ObjectType,
+  Query,
+  registerEnumType,
+  Resolver,
+} from 'type-graphql';
+import { AuditObjectType, ChangeType } from '../audit/audit.service';
+import type { GraphQLContext } from '../graphql/context';
+import { Authenticated } from '../permissions/requirement';
+import { DenyByDefault, Requires, TypeRequires } from '../permissions/requires.decorator';
+import { UnauthenticatedError, ValidationError } from '../shared/errors';
+import type { Principal } from './principal';
+import { publicSessionId } from './session.service';
+import { SessionKind } from './user-session.entity';
+import { User } from './user.entity';
+
+registerEnumType(SessionKind, {
+  name: 'SessionKind',
+  description: 'A browser session (cookie) or a bearer token.',
+});
+
+@ObjectType({ description: 'One of your signed-in sessions.' })
+@TypeRequires(Authenticated)
+export class SessionInfo {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => SessionKind)
+  kind!: SessionKind;
+
+  @Field()
+  createdAt!: Date;
+
+  @Field()
+  lastSeenAt!: Date;
+
+  @Field()
+  expiresAt!: Date;
+
+  @Field(() => String, { nullable: true })
+  userAgent!: string | null;
+
+  @Field(() => String, { nullable: true })
+  ip!: string | null;
+
+  @Field({ description: 'The session this request came with.' })
+  current!: boolean;
+}
+
+@InputType()
+export class ChangePasswordInput {
+  @Field()
+  @MaxLength(1024)
+  currentPassword!: string;
+
+  @Field()
+  @MaxLength(1024)
+  newPassword!: string;
+}
+
+type UserPrincipal = Extract<Principal, { kind: 'user' }>;
+
+function signedInUser(principal: Principal): UserPrincipal {
+  if (principal.kind !== 'user') throw new UnauthenticatedError();
+  return principal;
+}
+
+/** A user's own sessions and password. */
+@DenyByDefault()
+@Resolver()
+export class SessionResolver {
+  @Query(() => [SessionInfo], { description: 'Your sessions and tokens, newest first.' })
+  @Requires(Authenticated)
+  async mySessions(@Ctx() { em, principal, services }: GraphQLContext): Promise<SessionInfo[]> {
+    const me = signedInUser(principal);
+    const rows = await services.sessions.list(em, me.user.id);
+    return rows.map((s) => ({
+      id: publicSessionId(s.idHash),
+      kind: s.kind,
+      createdAt: s.createdAt,
+      lastSeenAt: s.lastSeenAt,
+      expiresAt: s.expiresAt,
+      userAgent: s.userAgent ?? null,
+      ip: s.ip ?? null,
+      current: s.idHash === me.session.idHash,
+    }));
+  }
+
+  @Mutation(() => Boolean, { description: 'Ends one of your sessions (or revokes a token).' })
+  @Requires(Authenticated)
+  async revokeSession(
+    @Arg('id', () => ID) id: string,
+    @Ctx() { em, principal, services }: GraphQLContext,
+  ): Promise<boolean> {
+    const me = signedInUser(principal);
+    if (!(await services.sessions.revoke(em, me.user.id, id)))
+      throw new ValidationError('id', 'you have no session with this id');
+    return true;
+  }
+
+  @Mutation(() => Int, {
+    description:
+      'Ends all your sessions and tokens (but this one, with `keepCurrent`); returns how many.',
+  })
+  @Requires(Authenticated)
+  logoutEverywhere(
+    @Arg('keepCurrent', { defaultValue: false }) keepCurrent: boolean,
+    @Ctx() { em, principal, services }: GraphQLContext,
+  ): Promise<number> {
+    const me = signedInUser(principal);
+    return services.sessions.revokeAll(em, me.user.id, keepCurrent ? me.session.idHash : undefined);
+  }
+
+  @Mutation(() => Boolean, {
+    description: 'Changes your password; every other session and token of yours ends.',
+  })
+  @Requires(Authenticated)
+  async changePassword(
+    @Arg('input') input: ChangePasswordInput,
+    @Ctx() { em, principal, permissions, services }: GraphQLContext,
+  ): Promise<boolean> {
+    const me = signedInUser(principal);
+    const user = await services.users.authenticate(em, me.user.email, input.currentPassword);
+    if (!user || user.id !== me.user.id)
+      throw new ValidationError('input.currentPassword', 'is not your current password');
+    await em.transactional(async (tx) => {
+      const row = await tx.findOneOrFail(User, me.user.id);
+      await services.users.setPassword(tx, row, input.newPassword);
+      await services.sessions.revokeAll(tx, row.id, me.session.idHash);
+      await services.audit.record(tx, permissions, {
+        organisationId: null,
+        type: AuditObjectType.USER,
+        objectId: row.id,
+        objectUuid: row.uuid,
+        change: ChangeType.UPDATE,
+        log: `Password changed: ${row.email}`,
+        after: { password: 'changed', otherSessions: 'ended' },
+      });
+    });
+    return true;
+  }
+}
