@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -11,6 +12,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Most tests wait on databases, child processes and sockets rather than on the CPU: on
+    // small machines (CI has 2 cores) run at least three files at once.
+    maxWorkers: Math.max(availableParallelism() - 1, 3),
     reporters: ['default'],
   },
 });
