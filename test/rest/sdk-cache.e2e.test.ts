@@ -50,7 +50,9 @@ describe('SDK cache', () => {
   }
 
   beforeAll(async () => {
-    t = await createTestApp();
+    // Statements are counted on the shared connection: the webhook worker's polls would be
+    // counted too, so this app sends no webhooks.
+    t = await createTestApp(undefined, { WEBHOOK_WORKER: 'false' });
     ({ token } = await t.createUser('cache@example.com', { isSuperuser: true }));
     ws = await createWorkspace(t, token, { environments: ['Production'] });
     clientKey = ws.apiKeys.Production!;
