@@ -1,5 +1,6 @@
-import { IsOptional, Max, MaxLength, Min, ValidateNested } from 'class-validator';
-import { ArgsType, Field, ID, InputType, Int } from 'type-graphql';
+import { IsOptional, MaxLength, ValidateNested } from 'class-validator';
+import { ArgsType, Field, ID, InputType } from 'type-graphql';
+import { CursorPageArgs } from '../shared/cursor';
 import { AuditObjectType } from './audit-log.entity';
 
 /** Narrows an audit log; every field given must hold (AND). */
@@ -36,7 +37,7 @@ export class AuditLogFilter {
 }
 
 @ArgsType()
-export class AuditLogsArgs {
+export class AuditLogsArgs extends CursorPageArgs {
   @Field(() => ID)
   organisationId!: string;
 
@@ -44,15 +45,4 @@ export class AuditLogsArgs {
   @IsOptional()
   @ValidateNested()
   filter?: AuditLogFilter | null;
-
-  @Field(() => Int, { defaultValue: 50, description: 'Page size, 1–100.' })
-  @Min(1, { message: '$property must be at least 1' })
-  @Max(100, { message: '$property must be at most 100' })
-  first!: number;
-
-  @Field(() => String, {
-    nullable: true,
-    description: 'The `endCursor` of the previous page; omitted: the newest records.',
-  })
-  after?: string | null;
 }

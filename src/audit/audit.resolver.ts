@@ -1,47 +1,20 @@
 import { wrap } from '@mikro-orm/core';
-import {
-  Args,
-  Ctx,
-  Field,
-  FieldResolver,
-  ID,
-  Int,
-  ObjectType,
-  Query,
-  Resolver,
-  Root,
-} from 'type-graphql';
+import { Args, Ctx, FieldResolver, ID, Query, Resolver, Root } from 'type-graphql';
 import type { GraphQLContext } from '../graphql/context';
 import { Authenticated, permissionOn } from '../permissions/requirement';
-import { DenyByDefault, Requires, TypeRequires } from '../permissions/requires.decorator';
-import { encodeIdCursor, PageInfo } from '../shared/cursor';
+import { DenyByDefault, Requires } from '../permissions/requires.decorator';
+import { connectionType, toConnection } from '../shared/cursor';
 import { parseId } from '../shared/id-arg';
 import { User } from '../users/user.entity';
 import { AuditLog } from './audit-log.entity';
 import { AuditLogsArgs } from './audit.inputs';
 
-@ObjectType({ description: 'An audit record with its cursor.' })
-@TypeRequires(Authenticated)
-export class AuditLogEdge {
-  @Field()
-  cursor!: string;
-
-  @Field(() => AuditLog)
-  node!: AuditLog;
-}
-
-@ObjectType({ description: 'A page of the audit log, newest first.' })
-@TypeRequires(Authenticated)
-export class AuditLogConnection {
-  @Field(() => [AuditLogEdge])
-  edges!: AuditLogEdge[];
-
-  @Field(() => PageInfo)
-  pageInfo!: PageInfo;
-
-  @Field(() => Int, { description: 'Records matching the filter that the caller may read.' })
-  totalCount!: number;
-}
+export const AuditLogConnection = connectionType(AuditLog, 'AuditLog', {
+  edge: 'An audit record with its cursor.',
+  connection: 'A page of the audit log, newest first.',
+  totalCount: 'Records matching the filter that the caller may read.',
+});
+type AuditLogConnection = InstanceType<typeof AuditLogConnection>;
 
 @DenyByDefault()
 @Resolver(() => AuditLog)
@@ -57,13 +30,7 @@ export class AuditLogResolver {
     @Ctx() { em, permissions, services }: GraphQLContext,
   ): Promise<AuditLogConnection> {
     const organisationId = parseId(args.organisationId, 'organisationId');
-    const page = await services.audit.list(em, permissions, organisationId, args);
-    const edges = page.nodes.map((node) => ({ cursor: encodeIdCursor(node.id), node }));
-    return {
-      edges,
-      pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null },
-      totalCount: page.totalCount,
-    };
+    return toConnection(await services.audit.list(em, permissions, organisationId, args));
   }
 
   // An AuditLog is reached only through `auditLogs`, whose list filter decided visibility.

@@ -1,7 +1,7 @@
 import type { EntityManager, FilterQuery } from '@mikro-orm/core';
 import type { PermissionService } from '../permissions/permission.service';
 import { Project } from '../projects/project.entity';
-import { decodeIdCursor } from '../shared/cursor';
+import { keysetPage, type Page } from '../shared/cursor';
 import { parseId } from '../shared/id-arg';
 import { containsText } from '../shared/search';
 import { AuditLog, AuditObjectType, ChangeType } from './audit-log.entity';
@@ -69,24 +69,13 @@ export class AuditService {
     p: PermissionService,
     organisationId: number,
     args: AuditLogsArgs,
-  ): Promise<AuditPage> {
+  ): Promise<Page<AuditLog>> {
     const where: FilterQuery<AuditLog>[] = [
       { organisation: organisationId },
       ...(await this.visibility(em, p, organisationId)),
       ...filterConditions(args.filter),
     ];
-    const after = args.after == null ? undefined : decodeIdCursor(args.after, 'after');
-    const totalCount = await em.count(AuditLog, { $and: where });
-    const rows = await em.find(
-      AuditLog,
-      { $and: after === undefined ? where : [...where, { id: { $lt: after } }] },
-      { orderBy: { id: 'desc' }, limit: args.first + 1, populate: ['author', 'apiKey'] },
-    );
-    return {
-      nodes: rows.slice(0, args.first),
-      hasNextPage: rows.length > args.first,
-      totalCount,
-    };
+    return keysetPage(em, AuditLog, where, args, { populate: ['author', 'apiKey'] });
   }
 
   private async visibility(
@@ -102,12 +91,6 @@ export class AuditService {
     );
     return [{ project: { $in: projects.map((project) => project.id) } }];
   }
-}
-
-export interface AuditPage {
-  readonly nodes: AuditLog[];
-  readonly hasNextPage: boolean;
-  readonly totalCount: number;
 }
 
 /** The filter's conditions; `since` is inclusive, `until` exclusive. */

@@ -1,18 +1,15 @@
 import { parseArgs } from 'node:util';
-import type { EntityManager } from '@mikro-orm/core';
 import { createApp } from '../app';
-import { AuditObjectType, AuditService, ChangeType } from '../audit/audit.service';
+import { createServices } from '../services';
+import { ChangeType } from '../audit/audit.service';
 import type { Config } from '../config/config';
 import { migrate, openDatabase } from '../db/orm';
 import { PermissionService } from '../permissions/permission.service';
 import { AppError } from '../shared/errors';
 import { createLogger } from '../shared/logger';
-import { PasswordHasher } from '../users/password';
-import { SessionService } from '../users/session.service';
 import { ANONYMOUS } from '../users/principal';
-import type { User } from '../users/user.entity';
-import { checkPassword, normaliseEmail, UserService } from '../users/user.service';
-import { WebhookOutbox } from '../webhooks/outbox';
+import { replacePassword, userChange } from '../users/user-audit';
+import { checkPassword, normaliseEmail } from '../users/user.service';
 import { ask, closePrompts, InputClosedError, readStdin } from './prompt';
 import { UsageError } from './usage-error';
 
@@ -125,9 +122,9 @@ export async function createSuperuser(config: Config, argv: string[]): Promise<v
   const db = await openDatabase(config);
   try {
     await migrate(db.orm);
-    const users = new UserService(new PasswordHasher(config.argon2));
+    const services = createServices(config, db.orm, createLogger(config.logLevel));
     const user = await db.orm.em.fork().transactional(async (tx) => {
-      const created = await users.create(tx, {
+      const created = await services.users.create(tx, {
         email,
         password,
         firstName: values['first-name'],
@@ -135,16 +132,14 @@ export async function createSuperuser(config: Config, argv: string[]): Promise<v
         isStaff: true,
         isSuperuser: true,
       });
-      await recordUserChange(
+      await services.audit.record(
         tx,
-        created,
-        ChangeType.CREATE,
-        'Superuser created from the command line',
-        {
+        new PermissionService(tx, ANONYMOUS),
+        userChange(created, ChangeType.CREATE, 'Superuser created from the command line', {
           email: created.email,
           isStaff: true,
           isSuperuser: true,
-        },
+        }),
       );
       return created;
     });
@@ -167,48 +162,21 @@ export async function changePassword(config: Config, argv: string[]): Promise<vo
   const db = await openDatabase(config);
   try {
     await migrate(db.orm);
-    const users = new UserService(new PasswordHasher(config.argon2));
+    const services = createServices(config, db.orm, createLogger(config.logLevel));
     const em = db.orm.em.fork();
-    const user = await users.findByEmail(em, email);
+    const user = await services.users.findByEmail(em, email);
     if (!user) throw new UsageError(`No user has the email ${email}`);
     const password = await obtainPassword(values).finally(closePrompts);
-    await em.transactional(async (tx) => {
-      await users.setPassword(tx, user, password);
-      // Whoever held the old password is signed out everywhere.
-      await new SessionService().revokeAll(tx, user.id);
-      await recordUserChange(
-        tx,
-        user,
-        ChangeType.UPDATE,
-        'Password changed from the command line',
-        { password: 'changed', sessions: 'ended' },
-      );
-    });
+    // Whoever held the old password is signed out everywhere.
+    await em.transactional((tx) =>
+      replacePassword(tx, services, new PermissionService(tx, ANONYMOUS), user, password, {
+        what: 'Password changed from the command line',
+      }),
+    );
     console.log(`Password changed for ${user.email}.`);
   } finally {
     await db.close();
   }
-}
-
-/** A user's audit record for a change made at the command line (no author; never a secret). */
-async function recordUserChange(
-  tx: EntityManager,
-  user: User,
-  change: ChangeType,
-  what: string,
-  after: Record<string, unknown>,
-): Promise<void> {
-  // Deliveries this causes (none: user records belong to no organisation) would be sent by
-  // a running server's worker.
-  await new AuditService(new WebhookOutbox()).record(tx, new PermissionService(tx, ANONYMOUS), {
-    organisationId: null,
-    type: AuditObjectType.USER,
-    objectId: user.id,
-    objectUuid: user.uuid,
-    change,
-    log: `${what}: ${user.email}`,
-    after,
-  });
 }
 
 /** Turns expected failures into a message and exit code 2. */

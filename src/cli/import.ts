@@ -1,13 +1,11 @@
 import { parseArgs } from 'node:util';
-import { AuditService } from '../audit/audit.service';
 import type { Config } from '../config/config';
 import { migrate, openDatabase } from '../db/orm';
 import { DocumentProblem, parseImportedDocument } from '../environments/import/document.schema';
-import { ImportService } from '../environments/import/import.service';
 import { PermissionService } from '../permissions/permission.service';
-import { SegmentService } from '../segments/segment.service';
+import { createServices } from '../services';
+import { createLogger } from '../shared/logger';
 import { ANONYMOUS } from '../users/principal';
-import { WebhookOutbox } from '../webhooks/outbox';
 import { readJsonInput } from './json-file';
 import { UsageError } from './usage-error';
 
@@ -43,9 +41,8 @@ export async function importEnvironment(config: Config, argv: string[]): Promise
     await migrate(db.orm);
     const em = db.orm.em.fork();
     // Deliveries this import causes are sent by a running server's worker.
-    const audit = new AuditService(new WebhookOutbox());
-    const importer = new ImportService(audit, new SegmentService(audit));
-    const result = await importer.importEnvironment(
+    const services = createServices(config, db.orm, createLogger(config.logLevel));
+    const result = await services.imports.importEnvironment(
       em,
       new PermissionService(em, ANONYMOUS),
       document,

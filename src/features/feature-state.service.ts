@@ -29,24 +29,26 @@ function auditValues(values: StateValues): Record<string, unknown> {
   return { enabled: values.enabled, value: values.value };
 }
 
-export function webhookEvent(kind: StateKind, change: ChangeType): FlagChange['event'] {
-  switch (kind) {
-    case 'ENVIRONMENT_DEFAULT':
-      return change === ChangeType.DELETE
-        ? WebhookEvent.FLAG_FEATURE_DELETED
-        : change === ChangeType.CREATE
-          ? WebhookEvent.FLAG_FEATURE_CREATED
-          : WebhookEvent.FLAG_FEATURE_UPDATED;
-    case 'SEGMENT_OVERRIDE':
-      return change === ChangeType.DELETE
-        ? WebhookEvent.FLAG_SEGMENT_DELETED
-        : change === ChangeType.CREATE
-          ? WebhookEvent.FLAG_SEGMENT_CREATED
-          : WebhookEvent.FLAG_SEGMENT_UPDATED;
-    case 'IDENTITY_OVERRIDE':
-      return WebhookEvent.FLAG_IDENTITY_UPDATED;
-  }
-}
+/** The webhook event for each kind of state and change. */
+const WEBHOOK_EVENT: Readonly<
+  Record<StateKind, Readonly<Record<ChangeType, FlagChange['event']>>>
+> = {
+  ENVIRONMENT_DEFAULT: {
+    CREATE: WebhookEvent.FLAG_FEATURE_CREATED,
+    UPDATE: WebhookEvent.FLAG_FEATURE_UPDATED,
+    DELETE: WebhookEvent.FLAG_FEATURE_DELETED,
+  },
+  SEGMENT_OVERRIDE: {
+    CREATE: WebhookEvent.FLAG_SEGMENT_CREATED,
+    UPDATE: WebhookEvent.FLAG_SEGMENT_UPDATED,
+    DELETE: WebhookEvent.FLAG_SEGMENT_DELETED,
+  },
+  IDENTITY_OVERRIDE: {
+    CREATE: WebhookEvent.FLAG_IDENTITY_UPDATED,
+    UPDATE: WebhookEvent.FLAG_IDENTITY_UPDATED,
+    DELETE: WebhookEvent.FLAG_IDENTITY_UPDATED,
+  },
+};
 
 /**
  * Reads and writes feature states: the environment defaults here, and the shared
@@ -211,7 +213,7 @@ export class FeatureStateService {
     await this.outbox.flagChanged(tx, p, {
       organisationId: project.organisation.id,
       environmentId: environment.id,
-      event: webhookEvent(kindOf(state), change),
+      event: WEBHOOK_EVENT[kindOf(state)][change],
       context: () => stateContext(tx, state, { feature, project, environment }),
       before,
       after,
@@ -239,10 +241,7 @@ export class FeatureStateService {
       await this.outbox.flagChanged(tx, p, {
         organisationId,
         environmentId: environment.id,
-        event:
-          what === 'created'
-            ? WebhookEvent.FLAG_FEATURE_CREATED
-            : WebhookEvent.FLAG_FEATURE_DELETED,
+        event: WEBHOOK_EVENT.ENVIRONMENT_DEFAULT[what === 'created' ? 'CREATE' : 'DELETE'],
         context: () => stateContext(tx, state, { feature, project, environment }),
         before: what === 'created' ? null : values,
         after: what === 'created' ? values : null,

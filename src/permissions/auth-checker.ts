@@ -22,6 +22,8 @@ import {
 } from '../shared/errors';
 import { parseId } from '../shared/id-arg';
 import { User } from '../users/user.entity';
+import { WebhookDelivery } from '../webhooks/delivery.entity';
+import { Webhook } from '../webhooks/webhook.entity';
 import type { PermissionKey } from './keys';
 import type { PermissionService, Scoped } from './permission.service';
 import type { Requirement, ResourceType } from './requirement';
@@ -39,6 +41,8 @@ const ENTITY_BY_TYPE = {
   featureState: FeatureState,
   segmentOverride: FeatureSegment,
   identity: Identity,
+  webhook: Webhook,
+  webhookDelivery: WebhookDelivery,
 } as const;
 
 const LABEL: Record<ResourceType, string> = {
@@ -54,6 +58,8 @@ const LABEL: Record<ResourceType, string> = {
   featureState: 'feature state',
   segmentOverride: 'segment override',
   identity: 'identity',
+  webhook: 'webhook',
+  webhookDelivery: 'webhook delivery',
 };
 
 /** What seeing a record of each type takes; a record failing this reads as not found. */
@@ -72,6 +78,10 @@ export const VISIBILITY: Record<ResourceType, PermissionKey> = {
   featureState: 'VIEW_ENVIRONMENT',
   segmentOverride: 'VIEW_ENVIRONMENT',
   identity: 'VIEW_IDENTITIES',
+  // Webhooks exist only for those who manage them: an environment's admins, and for an
+  // organisation webhook (no environment) the organisation's admins.
+  webhook: 'ENVIRONMENT_ADMIN',
+  webhookDelivery: 'ENVIRONMENT_ADMIN',
 };
 
 /**

@@ -18,6 +18,8 @@ import type { Principal } from '../users/principal';
 import type { GrantableKey, ModelCodename, PermissionKey, Scope } from './keys';
 import { ModelPermissionGrant, PermissionGrant } from './permission-grant.entity';
 import { ruleFor } from './rules';
+import { WebhookDelivery } from '../webhooks/delivery.entity';
+import { Webhook } from '../webhooks/webhook.entity';
 
 /** Where a record sits: its organisation, and its project and environment when it has them. */
 export interface ScopeRef {
@@ -40,7 +42,9 @@ export type Scoped =
   | ServerSideKey
   | FeatureSegment
   | FeatureState
-  | Identity;
+  | Identity
+  | Webhook
+  | WebhookDelivery;
 
 interface GrantRow {
   readonly scope: Scope;
@@ -207,6 +211,12 @@ export class PermissionService {
       const feature = await this.em.findOneOrFail(Feature, record.feature.id);
       return this.projectScope(feature.project.id);
     }
+    if (record instanceof WebhookDelivery)
+      return this.scopeOf(await this.em.findOneOrFail(Webhook, record.webhook.id));
+    if (record instanceof Webhook)
+      return record.environment
+        ? this.environmentScope(record.environment.id)
+        : { organisationId: record.organisation!.id };
     return this.environmentScope(record instanceof Environment ? record.id : record.environment.id);
   }
 
@@ -235,7 +245,9 @@ export class PermissionService {
         );
       case 'PROJECT':
       case 'ENVIRONMENT': {
-        if (ref.projectId === undefined) throw new Error(`${key} needs a project or environment`);
+        // Over a whole organisation (an organisation webhook, say), a project or environment
+        // key is held by the organisation's admins alone, and they were answered above.
+        if (ref.projectId === undefined) return false;
         const onProject = snap.grants.filter(
           (g) => g.scope === 'PROJECT' && g.projectId === ref.projectId,
         );

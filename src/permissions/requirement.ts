@@ -13,7 +13,9 @@ export type ResourceType =
   | 'multivariateOption'
   | 'featureState'
   | 'segmentOverride'
-  | 'identity';
+  | 'identity'
+  | 'webhook'
+  | 'webhookDelivery';
 
 /**
  * What a query, mutation, field or type needs. A list of requirements is satisfied when

@@ -1,10 +1,11 @@
 import express, { type Request, type Response, Router } from 'express';
 import type { MikroORM } from '@mikro-orm/core';
-import { AuditObjectType, ChangeType } from '../audit/audit.service';
+import { ChangeType } from '../audit/audit.service';
 import { PermissionService } from '../permissions/permission.service';
 import type { Services } from '../services';
 import { AppError } from '../shared/errors';
 import { ANONYMOUS } from './principal';
+import { userChange } from './user-audit';
 import { User } from './user.entity';
 import { normaliseEmail } from './user.service';
 
@@ -159,15 +160,15 @@ ${field('site_domain', 'Site domain', 'text', values.site_domain, 'maxlength="10
         isStaff: true,
         isSuperuser: true,
       });
-      await services.audit.record(tx, new PermissionService(tx, ANONYMOUS), {
-        organisationId: null,
-        type: AuditObjectType.USER,
-        objectId: user.id,
-        objectUuid: user.uuid,
-        change: ChangeType.CREATE,
-        log: `First superuser created on the set-up page: ${user.email}`,
-        after: { email: user.email, isStaff: true, isSuperuser: true },
-      });
+      await services.audit.record(
+        tx,
+        new PermissionService(tx, ANONYMOUS),
+        userChange(user, ChangeType.CREATE, 'First superuser created on the set-up page', {
+          email: user.email,
+          isStaff: true,
+          isSuperuser: true,
+        }),
+      );
       return services.passwordReset.issue(tx, user);
     });
     if (url === null) {

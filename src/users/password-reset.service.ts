@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/core';
-import { AuditObjectType, type AuditService, ChangeType } from '../audit/audit.service';
+import type { AuditService } from '../audit/audit.service';
 import type { Mailer } from '../mail/mailer';
 import { PermissionService } from '../permissions/permission.service';
 import { ValidationError } from '../shared/errors';
@@ -8,6 +8,7 @@ import type { Logger } from '../shared/logger';
 import { PasswordResetToken } from './password-reset-token.entity';
 import { ANONYMOUS } from './principal';
 import type { SessionService } from './session.service';
+import { replacePassword } from './user-audit';
 import { User } from './user.entity';
 import { checkPassword, type UserService } from './user.service';
 
@@ -19,9 +20,9 @@ const INVALID = 'this reset link is not valid: it may have been used already or 
  */
 export class PasswordResetService {
   constructor(
-    private readonly users: UserService,
-    private readonly sessions: SessionService,
-    private readonly audit: AuditService,
+    readonly users: UserService,
+    readonly sessions: SessionService,
+    readonly audit: AuditService,
     private readonly mailer: Mailer,
     private readonly options: { readonly publicUrl: string; readonly ttlMs: number },
     private readonly logger: Logger,
@@ -91,17 +92,10 @@ export class PasswordResetService {
         { user: user.id, usedAt: null },
         { usedAt: new Date() },
       );
-      await this.users.setPassword(tx, user, newPassword);
-      await this.sessions.revokeAll(tx, user.id);
-      await this.audit.record(tx, new PermissionService(tx, ANONYMOUS), {
-        organisationId: null,
-        type: AuditObjectType.USER,
-        objectId: user.id,
-        objectUuid: user.uuid,
-        change: ChangeType.UPDATE,
-        log: `Password reset by e-mail link: ${user.email}`,
+      await replacePassword(tx, this, new PermissionService(tx, ANONYMOUS), user, newPassword, {
+        what: 'Password reset by e-mail link',
+        // The account's owner, who proved it by holding the mailed link.
         authorId: user.id,
-        after: { password: 'changed', sessions: 'ended' },
       });
       return user;
     });

@@ -12,13 +12,13 @@ import {
   registerEnumType,
   Resolver,
 } from 'type-graphql';
-import { AuditObjectType, ChangeType } from '../audit/audit.service';
 import type { GraphQLContext } from '../graphql/context';
 import { Authenticated } from '../permissions/requirement';
 import { DenyByDefault, Requires, TypeRequires } from '../permissions/requires.decorator';
 import { UnauthenticatedError, ValidationError } from '../shared/errors';
 import type { Principal } from './principal';
 import { publicSessionId } from './session.service';
+import { replacePassword } from './user-audit';
 import { SessionKind } from './user-session.entity';
 import { User } from './user.entity';
 
@@ -133,16 +133,9 @@ export class SessionResolver {
       throw new ValidationError('input.currentPassword', 'is not your current password');
     await em.transactional(async (tx) => {
       const row = await tx.findOneOrFail(User, me.user.id);
-      await services.users.setPassword(tx, row, input.newPassword);
-      await services.sessions.revokeAll(tx, row.id, me.session.idHash);
-      await services.audit.record(tx, permissions, {
-        organisationId: null,
-        type: AuditObjectType.USER,
-        objectId: row.id,
-        objectUuid: row.uuid,
-        change: ChangeType.UPDATE,
-        log: `Password changed: ${row.email}`,
-        after: { password: 'changed', otherSessions: 'ended' },
+      await replacePassword(tx, services, permissions, row, input.newPassword, {
+        what: 'Password changed',
+        keepSession: me.session.idHash,
       });
     });
     return true;

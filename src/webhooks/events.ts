@@ -129,7 +129,7 @@ export function flagEventData(input: {
   readonly context: StateContext;
   readonly before: StateValues | null;
   readonly after: StateValues | null;
-}): Json {
+}): { [key: string]: Json } {
   return {
     changed_by: input.changedBy,
     timestamp: webhookTimestamp(input.at),

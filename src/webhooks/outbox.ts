@@ -186,7 +186,7 @@ function hearsFlags(webhook: Webhook, environmentId: number): boolean {
 }
 
 /** Flagsmith's `changed_by`: the user's e-mail, an API key's name, or "". */
-async function changedBy(tx: EntityManager, actor: PermissionService): Promise<string> {
+export async function changedBy(tx: EntityManager, actor: PermissionService): Promise<string> {
   if (actor.principal.kind === 'apiKey') return actor.principal.key.name;
   if (actor.userId === undefined) return '';
   const user = await tx.findOne(User, actor.userId);

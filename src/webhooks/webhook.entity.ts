@@ -105,14 +105,4 @@ export class Webhook {
   @Field()
   @Property({ type: 'datetime', defaultRaw: 'now()', onUpdate: () => new Date() })
   updatedAt: Date = new Date();
-
-  @Field(() => ID, { nullable: true, description: 'The environment of an environment webhook.' })
-  get environmentId(): number | null {
-    return this.environment?.id ?? null;
-  }
-
-  @Field(() => ID, { nullable: true, description: 'The organisation of an organisation webhook.' })
-  get organisationId(): number | null {
-    return this.organisation?.id ?? null;
-  }
 }

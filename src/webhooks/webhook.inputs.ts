@@ -1,5 +1,6 @@
-import { IsOptional, Max, MaxLength, Min } from 'class-validator';
-import { ArgsType, Field, ID, InputType, Int } from 'type-graphql';
+import { IsOptional, MaxLength } from 'class-validator';
+import { ArgsType, Field, ID, InputType } from 'type-graphql';
+import { CursorPageArgs } from '../shared/cursor';
 import { DeliveryStatus } from './delivery.entity';
 import { WebhookEvent } from './events';
 
@@ -73,21 +74,10 @@ export class UpdateWebhookInput {
 }
 
 @ArgsType()
-export class WebhookDeliveriesArgs {
+export class WebhookDeliveriesArgs extends CursorPageArgs {
   @Field(() => ID)
   webhookId!: string;
 
   @Field(() => DeliveryStatus, { nullable: true })
   status?: DeliveryStatus | null;
-
-  @Field(() => Int, { defaultValue: 50, description: 'Page size, 1–100.' })
-  @Min(1, { message: '$property must be at least 1' })
-  @Max(100, { message: '$property must be at most 100' })
-  first!: number;
-
-  @Field(() => String, {
-    nullable: true,
-    description: 'The `endCursor` of the previous page; omitted: the newest deliveries.',
-  })
-  after?: string | null;
 }

@@ -2,21 +2,19 @@ import {
   Arg,
   Args,
   Ctx,
-  Field,
   FieldResolver,
   ID,
   Int,
   Mutation,
-  ObjectType,
   Query,
   Resolver,
   Root,
 } from 'type-graphql';
 import { Environment } from '../environments/environment.entity';
 import type { GraphQLContext } from '../graphql/context';
-import { Authenticated, permissionOn } from '../permissions/requirement';
-import { DenyByDefault, Requires, TypeRequires } from '../permissions/requires.decorator';
-import { encodeIdCursor, PageInfo } from '../shared/cursor';
+import { Authenticated, permissionOn, type Requirement } from '../permissions/requirement';
+import { DenyByDefault, Requires } from '../permissions/requires.decorator';
+import { connectionType, toConnection } from '../shared/cursor';
 import { parseId } from '../shared/id-arg';
 import { WebhookAttempt, WebhookDelivery } from './delivery.entity';
 import { Webhook, WebhookScope } from './webhook.entity';
@@ -27,37 +25,23 @@ import {
   WebhookDeliveriesArgs,
 } from './webhook.inputs';
 
-@ObjectType({ description: 'A webhook delivery with its cursor.' })
-@TypeRequires(Authenticated)
-export class WebhookDeliveryEdge {
-  @Field()
-  cursor!: string;
-
-  @Field(() => WebhookDelivery)
-  node!: WebhookDelivery;
-}
-
-@ObjectType({ description: "A page of a webhook's deliveries, newest first." })
-@TypeRequires(Authenticated)
-export class WebhookDeliveryConnection {
-  @Field(() => [WebhookDeliveryEdge])
-  edges!: WebhookDeliveryEdge[];
-
-  @Field(() => PageInfo)
-  pageInfo!: PageInfo;
-
-  @Field(() => Int)
-  totalCount!: number;
-}
+export const WebhookDeliveryConnection = connectionType(WebhookDelivery, 'WebhookDelivery', {
+  edge: 'A webhook delivery with its cursor.',
+  connection: "A page of a webhook's deliveries, newest first.",
+});
+type WebhookDeliveryConnection = InstanceType<typeof WebhookDeliveryConnection>;
 
 const envArg = (arg: string) => ({ arg, type: 'environment' as const });
 const orgArg = (arg: string) => ({ arg, type: 'organisation' as const });
-
 /**
- * Webhooks. Environment webhooks belong to environment admins, organisation webhooks to
- * organisation admins; a webhook (or delivery) named by id is looked up through
- * `loadManaged`, which answers "not found" to anyone else.
+ * Managing a webhook (or one of its deliveries) named by an argument: ENVIRONMENT_ADMIN on
+ * its environment, which for an organisation webhook only the organisation's admins hold.
+ * Anyone else is told it does not exist.
  */
+const manages = (arg: string, type: 'webhook' | 'webhookDelivery' = 'webhook'): Requirement =>
+  permissionOn('ENVIRONMENT_ADMIN', { arg, type });
+
+/** Webhooks: environment webhooks for environment admins, organisation ones for its admins. */
 @DenyByDefault()
 @Resolver(() => Webhook)
 export class WebhookResolver {
@@ -83,36 +67,39 @@ export class WebhookResolver {
   }
 
   @Query(() => Webhook)
-  @Requires(Authenticated)
-  webhook(
-    @Arg('id', () => ID) id: string,
-    @Ctx() { em, permissions, services }: GraphQLContext,
-  ): Promise<Webhook> {
-    return services.webhooks.loadManaged(em, permissions, id, 'id', 'query');
+  @Requires(manages('id'))
+  webhook(@Arg('id', () => ID) id: string, @Ctx() { em }: GraphQLContext): Promise<Webhook> {
+    return em.findOneOrFail(Webhook, parseId(id, 'id'));
   }
 
   @Query(() => WebhookDeliveryConnection, {
     description: "A webhook's deliveries, newest first, with their attempts.",
   })
-  @Requires(Authenticated)
+  @Requires(manages('webhookId'))
   async webhookDeliveries(
     @Args() args: WebhookDeliveriesArgs,
-    @Ctx() { em, permissions, services }: GraphQLContext,
+    @Ctx() { em, services }: GraphQLContext,
   ): Promise<WebhookDeliveryConnection> {
-    const webhook = await services.webhooks.loadManaged(
-      em,
-      permissions,
-      args.webhookId,
-      'webhookId',
-      'query',
-    );
-    const page = await services.webhooks.deliveries(em, webhook, args);
-    const edges = page.nodes.map((node) => ({ cursor: encodeIdCursor(node.id), node }));
-    return {
-      edges,
-      pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null },
-      totalCount: page.totalCount,
-    };
+    const webhook = await em.findOneOrFail(Webhook, parseId(args.webhookId, 'webhookId'));
+    return toConnection(await services.webhooks.deliveries(em, webhook, args));
+  }
+
+  @FieldResolver(() => ID, {
+    nullable: true,
+    description: 'The environment of an environment webhook.',
+  })
+  @Requires(Authenticated)
+  environmentId(@Root() webhook: Webhook): number | null {
+    return webhook.environment?.id ?? null;
+  }
+
+  @FieldResolver(() => ID, {
+    nullable: true,
+    description: 'The organisation of an organisation webhook.',
+  })
+  @Requires(Authenticated)
+  organisationId(@Root() webhook: Webhook): number | null {
+    return webhook.organisation?.id ?? null;
   }
 
   @Mutation(() => Webhook, {
@@ -148,77 +135,59 @@ export class WebhookResolver {
   }
 
   @Mutation(() => Webhook)
-  @Requires(Authenticated)
+  @Requires(manages('id'))
   async updateWebhook(
     @Arg('id', () => ID) id: string,
     @Arg('input') input: UpdateWebhookInput,
     @Ctx() { em, permissions, services }: GraphQLContext,
   ): Promise<Webhook> {
-    const webhook = await services.webhooks.loadManaged(em, permissions, id, 'id', 'mutation');
+    const webhook = await em.findOneOrFail(Webhook, parseId(id, 'id'));
     return services.webhooks.update(em, permissions, webhook, input);
   }
 
   @Mutation(() => ID, { description: 'Deletes a webhook and its deliveries; returns its id.' })
-  @Requires(Authenticated)
+  @Requires(manages('id'))
   async deleteWebhook(
     @Arg('id', () => ID) id: string,
     @Ctx() { em, permissions, services }: GraphQLContext,
   ): Promise<string> {
-    const webhook = await services.webhooks.loadManaged(em, permissions, id, 'id', 'mutation');
+    const webhook = await em.findOneOrFail(Webhook, parseId(id, 'id'));
     return services.webhooks.delete(em, permissions, webhook);
   }
 
   @Mutation(() => WebhookDelivery, {
     description: 'Sends a delivery again, with the same delivery id (e.g. a dead letter).',
   })
-  @Requires(Authenticated)
+  @Requires(manages('id', 'webhookDelivery'))
   async replayWebhookDelivery(
     @Arg('id', () => ID) id: string,
     @Ctx() { em, permissions, services }: GraphQLContext,
   ): Promise<WebhookDelivery> {
-    const delivery = await services.webhooks.loadManagedDelivery(
-      em,
-      permissions,
-      id,
-      'id',
-      'mutation',
-    );
+    const delivery = await em.findOneOrFail(WebhookDelivery, String(parseId(id, 'id')));
     return services.webhooks.replay(em, permissions, delivery);
   }
 
   @Mutation(() => Int, {
     description: "Sends all of a webhook's dead letters again; returns how many.",
   })
-  @Requires(Authenticated)
+  @Requires(manages('webhookId'))
   async replayDeadWebhookDeliveries(
     @Arg('webhookId', () => ID) webhookId: string,
     @Ctx() { em, permissions, services }: GraphQLContext,
   ): Promise<number> {
-    const webhook = await services.webhooks.loadManaged(
-      em,
-      permissions,
-      webhookId,
-      'webhookId',
-      'mutation',
-    );
+    const webhook = await em.findOneOrFail(Webhook, parseId(webhookId, 'webhookId'));
     return services.webhooks.replayDead(em, permissions, webhook);
   }
 
   @Mutation(() => WebhookDelivery, {
     description: 'Queues a sample event (X-Flagward-Event: TEST) for the webhook.',
   })
-  @Requires(Authenticated)
+  @Requires(manages('webhookId'))
   async sendTestWebhookEvent(
     @Arg('webhookId', () => ID) webhookId: string,
     @Ctx() { em, permissions, services }: GraphQLContext,
   ): Promise<WebhookDelivery> {
-    const webhook = await services.webhooks.loadManaged(
-      em,
-      permissions,
-      webhookId,
-      'webhookId',
-      'mutation',
-    );
+    const webhook = await em.findOneOrFail(Webhook, parseId(webhookId, 'webhookId'));
     return services.webhooks.sendTest(em, permissions, webhook);
   }
 }

@@ -1,16 +1,15 @@
 import type { EntityManager, FilterQuery } from '@mikro-orm/core';
 import { AuditObjectType, type AuditService, ChangeType } from '../audit/audit.service';
 import { Environment } from '../environments/environment.entity';
-import type { PermissionService } from '../permissions/permission.service';
+import type { PermissionService, ScopeRef } from '../permissions/permission.service';
 import { Project } from '../projects/project.entity';
-import { decodeIdCursor } from '../shared/cursor';
-import { NotFoundError, ValidationError } from '../shared/errors';
-import { parseId } from '../shared/id-arg';
+import { keysetPage, type Page } from '../shared/cursor';
+import { ValidationError } from '../shared/errors';
 import { sha256Hex } from '../shared/ids';
 import { DeliveryStatus, WebhookAttempt, WebhookDelivery } from './delivery.entity';
-import { type Json, webhookTimestamp, WebhookEvent } from './events';
+import { flagEventData, type Json, webhookTimestamp, WebhookEvent } from './events';
 import { checkWebhookUrl, type SenderOptions } from './http-sender';
-import type { WebhookOutbox } from './outbox';
+import { changedBy, type WebhookOutbox } from './outbox';
 import type { SecretBox } from './secret-box';
 import { Webhook, WebhookScope } from './webhook.entity';
 import type {
@@ -50,53 +49,6 @@ export class WebhookService {
     private readonly sender: SenderOptions,
   ) {}
 
-  /**
-   * The webhook an argument names, if the caller manages it: environment admins manage an
-   * environment's webhooks, organisation admins their organisation's. Others are told it
-   * does not exist.
-   */
-  async loadManaged(
-    em: EntityManager,
-    p: PermissionService,
-    rawId: unknown,
-    field: string,
-    operation: 'query' | 'mutation' | 'subscription',
-  ): Promise<Webhook> {
-    const id = parseId(rawId, field);
-    const webhook = await em.findOne(Webhook, id);
-    if (!webhook || !(await this.manages(p, webhook))) {
-      throw operation === 'query'
-        ? new NotFoundError('webhook', field)
-        : new ValidationError(field, `no webhook with id ${id}`);
-    }
-    return webhook;
-  }
-
-  /** The delivery an argument names, if the caller manages its webhook. */
-  async loadManagedDelivery(
-    em: EntityManager,
-    p: PermissionService,
-    rawId: unknown,
-    field: string,
-    operation: 'query' | 'mutation' | 'subscription',
-  ): Promise<WebhookDelivery> {
-    const id = String(parseId(rawId, field));
-    const delivery = await em.findOne(WebhookDelivery, id, { populate: ['webhook'] });
-    if (!delivery || !(await this.manages(p, delivery.webhook))) {
-      throw operation === 'query'
-        ? new NotFoundError('webhook delivery', field)
-        : new ValidationError(field, `no webhook delivery with id ${id}`);
-    }
-    return delivery;
-  }
-
-  private async manages(p: PermissionService, webhook: Webhook): Promise<boolean> {
-    if (webhook.scope === WebhookScope.ORGANISATION)
-      return p.can('ORGANISATION_ADMIN', { organisationId: webhook.organisation!.id });
-    const environment = webhook.environment!;
-    return p.can('ENVIRONMENT_ADMIN', environment);
-  }
-
   list(em: EntityManager, where: FilterQuery<Webhook>): Promise<Webhook[]> {
     return em.find(Webhook, where, { orderBy: { id: 'asc' } });
   }
@@ -129,7 +81,7 @@ export class WebhookService {
     p: PermissionService,
     input: CreateInput,
     scope: WebhookScope,
-    where: { organisationId: number; projectId?: number; environmentId?: number },
+    where: ScopeRef,
   ): Promise<Webhook> {
     const url = await this.checkUrl(input.url, 'input.url');
     const events = checkEvents(input.events ?? [], scope, 'input.events');
@@ -167,6 +119,7 @@ export class WebhookService {
         : input.secret === ''
           ? null
           : checkSecret(input.secret, 'input.secret');
+    const scope = await p.scopeOf(webhook);
     return em.transactional(async (tx) => {
       const before = describe(webhook);
       if (url !== undefined) webhook.url = url;
@@ -175,50 +128,28 @@ export class WebhookService {
       if (events !== undefined) webhook.events = events;
       if (secret !== undefined) this.setSecret(webhook, secret);
       await tx.flush();
-      await this.record(
-        tx,
-        p,
-        webhook,
-        await scopeOf(tx, webhook),
-        ChangeType.UPDATE,
-        before,
-        describe(webhook),
-      );
+      await this.record(tx, p, webhook, scope, ChangeType.UPDATE, before, describe(webhook));
       return webhook;
     });
   }
 
   async delete(em: EntityManager, p: PermissionService, webhook: Webhook): Promise<string> {
+    const scope = await p.scopeOf(webhook);
     return em.transactional(async (tx) => {
-      await this.record(
-        tx,
-        p,
-        webhook,
-        await scopeOf(tx, webhook),
-        ChangeType.DELETE,
-        describe(webhook),
-        null,
-      );
+      await this.record(tx, p, webhook, scope, ChangeType.DELETE, describe(webhook), null);
       await tx.nativeDelete(Webhook, { id: webhook.id });
       return String(webhook.id);
     });
   }
 
-  async deliveries(
+  deliveries(
     em: EntityManager,
     webhook: Webhook,
     args: WebhookDeliveriesArgs,
-  ): Promise<{ nodes: WebhookDelivery[]; hasNextPage: boolean; totalCount: number }> {
+  ): Promise<Page<WebhookDelivery>> {
     const where: FilterQuery<WebhookDelivery>[] = [{ webhook: webhook.id }];
     if (args.status) where.push({ status: args.status });
-    const after = args.after == null ? undefined : decodeIdCursor(args.after, 'after');
-    const totalCount = await em.count(WebhookDelivery, { $and: where });
-    const rows = await em.find(
-      WebhookDelivery,
-      { $and: after === undefined ? where : [...where, { id: { $lt: after } }] },
-      { orderBy: { id: 'desc' }, limit: args.first + 1 },
-    );
-    return { nodes: rows.slice(0, args.first), hasNextPage: rows.length > args.first, totalCount };
+    return keysetPage(em, WebhookDelivery, where, args);
   }
 
   /** Attempts of many deliveries in one query (a page's worth), oldest first. */
@@ -244,21 +175,20 @@ export class WebhookService {
   ): Promise<WebhookDelivery> {
     if (delivery.status === DeliveryStatus.PENDING)
       throw new ValidationError('id', 'this delivery is already waiting to be sent');
+    const webhook = await em.findOneOrFail(Webhook, delivery.webhook.id);
+    const scope = await p.scopeOf(webhook);
     return em.transactional(async (tx) => {
       delivery.status = DeliveryStatus.PENDING;
       delivery.nextAttemptAt = new Date();
       await tx.flush();
-      const webhook = delivery.webhook;
       await this.record(
         tx,
         p,
         webhook,
-        await scopeOf(tx, webhook),
+        scope,
         ChangeType.UPDATE,
         null,
-        {
-          replayed: delivery.deliveryId,
-        },
+        { replayed: delivery.deliveryId },
         `Webhook delivery replayed: ${shownUrl(webhook.url)}`,
       );
       this.outbox.wake(tx);
@@ -268,6 +198,7 @@ export class WebhookService {
 
   /** Replays every dead letter of a webhook; returns how many. */
   async replayDead(em: EntityManager, p: PermissionService, webhook: Webhook): Promise<number> {
+    const scope = await p.scopeOf(webhook);
     return em.transactional(async (tx) => {
       const count = await tx.nativeUpdate(
         WebhookDelivery,
@@ -279,12 +210,10 @@ export class WebhookService {
           tx,
           p,
           webhook,
-          await scopeOf(tx, webhook),
+          scope,
           ChangeType.UPDATE,
           null,
-          {
-            replayed: count,
-          },
+          { replayed: count },
           `Dead webhook deliveries replayed (${count}): ${shownUrl(webhook.url)}`,
         );
         this.outbox.wake(tx);
@@ -299,8 +228,8 @@ export class WebhookService {
     p: PermissionService,
     webhook: Webhook,
   ): Promise<WebhookDelivery> {
+    const scope = await p.scopeOf(webhook);
     return em.transactional(async (tx) => {
-      const scope = await scopeOf(tx, webhook);
       const payload = await testPayload(tx, p, webhook, scope);
       const delivery = this.outbox.enqueue(tx, webhook, WebhookEvent.TEST, payload);
       await tx.flush();
@@ -311,9 +240,7 @@ export class WebhookService {
         scope,
         ChangeType.UPDATE,
         null,
-        {
-          testDelivery: delivery.deliveryId,
-        },
+        { testDelivery: delivery.deliveryId },
         `Test event sent to webhook: ${shownUrl(webhook.url)}`,
       );
       return delivery;
@@ -337,7 +264,7 @@ export class WebhookService {
     tx: EntityManager,
     p: PermissionService,
     webhook: Webhook,
-    where: { organisationId: number; projectId?: number; environmentId?: number },
+    where: ScopeRef,
     change: ChangeType,
     before: Record<string, unknown> | null,
     after: Record<string, unknown> | null,
@@ -383,21 +310,6 @@ function describe(w: Webhook): Record<string, unknown> {
   };
 }
 
-async function scopeOf(
-  tx: EntityManager,
-  webhook: Webhook,
-): Promise<{ organisationId: number; projectId?: number; environmentId?: number }> {
-  if (webhook.scope === WebhookScope.ORGANISATION)
-    return { organisationId: webhook.organisation!.id };
-  const environment = await tx.findOneOrFail(Environment, webhook.environment!.id);
-  const project = await tx.findOneOrFail(Project, environment.project.id);
-  return {
-    organisationId: project.organisation.id,
-    projectId: project.id,
-    environmentId: environment.id,
-  };
-}
-
 function checkEvents(
   events: readonly WebhookEvent[],
   scope: WebhookScope,
@@ -425,7 +337,7 @@ async function testPayload(
   tx: EntityManager,
   p: PermissionService,
   webhook: Webhook,
-  scope: { organisationId: number; projectId?: number; environmentId?: number },
+  scope: ScopeRef,
 ): Promise<{ [key: string]: Json }> {
   const now = webhookTimestamp(new Date());
   if (webhook.scope === WebhookScope.ORGANISATION) {
@@ -448,39 +360,27 @@ async function testPayload(
   }
   const environment = await tx.findOneOrFail(Environment, scope.environmentId!);
   const project = await tx.findOneOrFail(Project, scope.projectId!);
-  const email =
-    p.principal.kind === 'user'
-      ? p.principal.user.email
-      : p.principal.kind === 'apiKey'
-        ? p.principal.key.name
-        : '';
-  const state = {
-    feature: {
-      id: 0,
-      created_date: now,
-      default_enabled: false,
-      description: 'A sample feature for a test event',
-      initial_value: null,
-      name: 'flagward_test_event',
-      project: { id: project.id, name: project.name },
-      type: 'STANDARD',
+  const at = new Date();
+  const data = flagEventData({
+    changedBy: await changedBy(tx, p),
+    at,
+    context: {
+      feature: {
+        id: 0,
+        createdAt: at,
+        defaultEnabled: false,
+        description: 'A sample feature for a test event',
+        initialValue: null,
+        name: 'flagward_test_event',
+        type: 'STANDARD',
+      },
+      project,
+      environment,
+      identity: null,
+      segmentOverride: null,
     },
-    environment: { id: environment.id, name: environment.name },
-    identity: null,
-    identity_identifier: null,
-    feature_segment: null,
-    enabled: true,
-    feature_state_value: null,
-    multivariate_feature_state_values: [],
-  };
-  return {
-    event_type: 'FLAG_UPDATED',
-    data: {
-      changed_by: email,
-      timestamp: now,
-      new_state: state,
-      previous_state: { ...state, enabled: false },
-      test: true,
-    },
-  };
+    before: { enabled: false, value: null, allocations: [] },
+    after: { enabled: true, value: null, allocations: [] },
+  });
+  return { event_type: 'FLAG_UPDATED', data: { ...data, test: true } };
 }
