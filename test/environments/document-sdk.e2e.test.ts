@@ -5,8 +5,14 @@ import { Flagsmith, LocalFileHandler } from 'flagsmith-nodejs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evaluate, mapEnvironmentDocumentToContext } from '../../src/engine';
 import type { EnvironmentDocument } from '../../src/environments/document.types';
-import { createWorkspace, ok, type Workspace } from '../support/fixtures';
-import { createTestApp, type TestApp } from '../support/test-app';
+import type { Workspace } from '../support/fixtures';
+import {
+  adminWorkspace,
+  type Gql,
+  workspaceHelpers,
+  type WorkspaceHelpers,
+} from '../support/sdk-workspace';
+import type { TestApp } from '../support/test-app';
 
 /**
  * The document we serve, read by the published Flagsmith Node SDK (8.1.2) in offline local
@@ -47,53 +53,20 @@ function identities(count: number): { identifier: string; traits: Traits }[] {
 
 describe('our document in the published Flagsmith SDK', () => {
   let t: TestApp;
-  let token: string;
   let ws: Workspace;
   let dir: string;
   const featureIds: Record<string, string> = {};
 
-  const gql = async <T>(query: string, variables: Record<string, unknown>): Promise<T> =>
-    ok(await t.gql<T>(query, variables, { token }));
+  let gql: Gql;
+  let sdk: WorkspaceHelpers;
 
-  async function feature(
+  const feature = (
     name: string,
     initialValue: string | null,
     defaultEnabled: boolean,
     multivariateOptions?: { key: string; value: unknown; defaultPercentageAllocation: number }[],
-  ): Promise<string> {
-    const created = await gql<{ createFeature: { id: string } }>(
-      'mutation($i: CreateFeatureInput!) { createFeature(input: $i) { id } }',
-      { i: { projectId: ws.projectId, name, initialValue, defaultEnabled, multivariateOptions } },
-    );
-    featureIds[name] = created.createFeature.id;
-    return created.createFeature.id;
-  }
-
-  async function segment(name: string, rules: unknown[]): Promise<string> {
-    const created = await gql<{ createSegment: { id: string } }>(
-      'mutation($i: CreateSegmentInput!) { createSegment(input: $i) { id } }',
-      { i: { projectId: ws.projectId, name, rules } },
-    );
-    return created.createSegment.id;
-  }
-
-  async function override(
-    segmentId: string,
-    featureName: string,
-    body: { enabled: boolean; value?: unknown; priority?: number },
-  ): Promise<void> {
-    await gql(
-      'mutation($i: CreateSegmentOverrideInput!) { createSegmentOverride(input: $i) { id } }',
-      {
-        i: {
-          environmentId: ws.environments.Production,
-          featureId: featureIds[featureName],
-          segmentId,
-          ...body,
-        },
-      },
-    );
-  }
+  ): Promise<string> =>
+    sdk.createFeature({ name, initialValue, defaultEnabled, multivariateOptions });
 
   const cond = (property: string, operator: string, value?: string) => ({
     property,
@@ -102,9 +75,8 @@ describe('our document in the published Flagsmith SDK', () => {
   });
 
   beforeAll(async () => {
-    t = await createTestApp();
-    token = (await t.createUser('admin@acme.test')).token;
-    ws = await createWorkspace(t, token, { environments: ['Production'] });
+    ({ t, ws, gql } = await adminWorkspace());
+    sdk = workspaceHelpers(gql, ws, ws.environments.Production!, featureIds);
     dir = mkdtempSync(path.join(tmpdir(), 'flagward-sdk-'));
 
     await feature('banner_text', 'Welcome', true);
@@ -122,7 +94,7 @@ describe('our document in the published Flagsmith SDK', () => {
     ]);
     await feature('search_engine', 'classic', true);
 
-    const adults = await segment('adults in Europe', [
+    const adults = await sdk.createSegment('adults in Europe', [
       {
         type: 'ALL',
         rules: [
@@ -131,20 +103,20 @@ describe('our document in the published Flagsmith SDK', () => {
         ],
       },
     ]);
-    const paying = await segment('paying, not beta', [
+    const paying = await sdk.createSegment('paying, not beta', [
       {
         type: 'ALL',
         conditions: [cond('plan', 'NOT_EQUAL', 'free'), cond('plan', 'IS_SET')],
         rules: [{ type: 'NONE', conditions: [cond('beta', 'EQUAL', 'true')] }],
       },
     ]);
-    const modern = await segment('modern app', [
+    const modern = await sdk.createSegment('modern app', [
       { type: 'ALL', conditions: [cond('app_version', 'GREATER_THAN', '2.0.0:semver')] },
     ]);
-    const tenth = await segment('ten percent', [
+    const tenth = await sdk.createSegment('ten percent', [
       { type: 'ALL', conditions: [{ operator: 'PERCENTAGE_SPLIT', value: '10' }] },
     ]);
-    const staff = await segment('staff', [
+    const staff = await sdk.createSegment('staff', [
       {
         type: 'ANY',
         conditions: [
@@ -153,30 +125,38 @@ describe('our document in the published Flagsmith SDK', () => {
         ],
       },
     ]);
-    const odd = await segment('odd ages under 40', [
+    const odd = await sdk.createSegment('odd ages under 40', [
       {
         type: 'ALL',
         conditions: [cond('age', 'MODULO', '2|1'), cond('age', 'LESS_THAN', '40')],
       },
     ]);
-    const scored = await segment('scored', [
+    const scored = await sdk.createSegment('scored', [
       {
         type: 'ANY',
         conditions: [cond('score', 'GREATER_THAN', '50.5'), cond('age', 'IS_NOT_SET')],
       },
     ]);
-    const byIdentifier = await segment('by identifier', [
+    const byIdentifier = await sdk.createSegment('by identifier', [
       { type: 'ALL', conditions: [cond('$.identity.identifier', 'CONTAINS', '-1')] },
     ]);
 
-    await override(adults, 'banner_text', { enabled: true, value: 'Hallo' });
-    await override(staff, 'banner_text', { enabled: true, value: 'Hi colleague', priority: 0 });
-    await override(paying, 'max_items', { enabled: true, value: 500 });
-    await override(modern, 'dark_mode', { enabled: true, value: true });
-    await override(tenth, 'beta_checkout', { enabled: true, value: 'on' });
-    await override(odd, 'search_engine', { enabled: false, value: 'new' });
-    await override(scored, 'search_engine', { enabled: true, value: 'scored', priority: 0 });
-    await override(byIdentifier, 'max_items', { enabled: false, value: 1 });
+    await sdk.createSegmentOverride(adults, 'banner_text', { enabled: true, value: 'Hallo' });
+    await sdk.createSegmentOverride(staff, 'banner_text', {
+      enabled: true,
+      value: 'Hi colleague',
+      priority: 0,
+    });
+    await sdk.createSegmentOverride(paying, 'max_items', { enabled: true, value: 500 });
+    await sdk.createSegmentOverride(modern, 'dark_mode', { enabled: true, value: true });
+    await sdk.createSegmentOverride(tenth, 'beta_checkout', { enabled: true, value: 'on' });
+    await sdk.createSegmentOverride(odd, 'search_engine', { enabled: false, value: 'new' });
+    await sdk.createSegmentOverride(scored, 'search_engine', {
+      enabled: true,
+      value: 'scored',
+      priority: 0,
+    });
+    await sdk.createSegmentOverride(byIdentifier, 'max_items', { enabled: false, value: 1 });
 
     // A multivariate segment override with its own shares.
     const options = await gql<{ feature: { multivariateOptions: { id: string }[] } }>(
@@ -184,22 +164,14 @@ describe('our document in the published Flagsmith SDK', () => {
       { f: featureIds.pricing_page },
     );
     const [annual, monthly] = options.feature.multivariateOptions;
-    await gql(
-      'mutation($i: CreateSegmentOverrideInput!) { createSegmentOverride(input: $i) { id } }',
-      {
-        i: {
-          environmentId: ws.environments.Production,
-          featureId: featureIds.pricing_page,
-          segmentId: paying,
-          enabled: true,
-          value: 'segment-control',
-          multivariateAllocations: [
-            { optionId: annual!.id, percentageAllocation: 70 },
-            { optionId: monthly!.id, percentageAllocation: 10 },
-          ],
-        },
-      },
-    );
+    await sdk.createSegmentOverride(paying, 'pricing_page', {
+      enabled: true,
+      value: 'segment-control',
+      multivariateAllocations: [
+        { optionId: annual!.id, percentageAllocation: 70 },
+        { optionId: monthly!.id, percentageAllocation: 10 },
+      ],
+    });
 
     // Identity overrides for a few of the generated identities.
     for (const { identifier } of identities(240).slice(0, 6)) {

@@ -1,7 +1,8 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Identity, Trait } from '../../src/identities/identity.entity';
-import { createWorkspace, ok, type Workspace } from '../support/fixtures';
+import { createWorkspace, type Workspace } from '../support/fixtures';
+import { adminGql, createServerSideKey } from '../support/sdk-workspace';
 import { createTestApp, type TestApp } from '../support/test-app';
 
 /**
@@ -75,13 +76,7 @@ describe('SDK REST shim: bad input', () => {
     const { token } = await t.createUser('bad-input@example.com', { isSuperuser: true });
     ws = await createWorkspace(t, token, { environments: ['Production'] });
     envId = Number(ws.environments.Production);
-    serverKey = ok(
-      await t.gql<{ createServerSideKey: { key: string } }>(
-        'mutation($i: CreateServerSideKeyInput!) { createServerSideKey(input: $i) { key } }',
-        { i: { environmentId: ws.environments.Production, name: 'backend' } },
-        { token },
-      ),
-    ).createServerSideKey.key;
+    serverKey = await createServerSideKey(adminGql(t, token), ws.environments.Production!);
   });
 
   afterAll(() => t?.close());

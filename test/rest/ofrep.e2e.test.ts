@@ -3,8 +3,15 @@ import { OFREPWebProvider } from '@openfeature/ofrep-web-provider';
 import { OpenFeature, type Client } from '@openfeature/server-sdk';
 import { OpenFeature as WebOpenFeature } from '@openfeature/web-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createWorkspace, ok, type Workspace } from '../support/fixtures';
-import { createTestApp, type TestApp } from '../support/test-app';
+import type { Workspace } from '../support/fixtures';
+import {
+  adminWorkspace,
+  createServerSideKey,
+  type Gql,
+  workspaceHelpers,
+  type WorkspaceHelpers,
+} from '../support/sdk-workspace';
+import type { TestApp } from '../support/test-app';
 
 /**
  * OFREP (src/rest/ofrep.ts) through the published OpenFeature packages:
@@ -33,47 +40,14 @@ const PLANS = ['free', 'pro', 'enterprise'] as const;
 
 describe('OFREP against the OpenFeature providers', () => {
   let t: TestApp;
-  let token: string;
   let ws: Workspace;
   let envId: string;
   let clientKey: string;
   let serverKey: string;
   let server: Client;
   const featureIds: Record<string, string> = {};
-
-  const gql = async <T>(query: string, variables: Record<string, unknown>): Promise<T> =>
-    ok(await t.gql<T>(query, variables, { token }));
-
-  async function feature(i: Record<string, unknown>): Promise<void> {
-    const res = await gql<{ createFeature: { id: string } }>(
-      'mutation($i: CreateFeatureInput!) { createFeature(input: $i) { id } }',
-      { i: { projectId: ws.projectId, ...i } },
-    );
-    featureIds[i.name as string] = res.createFeature.id;
-  }
-
-  async function segmentOverride(
-    name: string,
-    rules: unknown[],
-    featureName: string,
-    state: { enabled: boolean; value: unknown },
-  ): Promise<void> {
-    const segment = await gql<{ createSegment: { id: string } }>(
-      'mutation($i: CreateSegmentInput!) { createSegment(input: $i) { id } }',
-      { i: { projectId: ws.projectId, name, rules } },
-    );
-    await gql(
-      'mutation($i: CreateSegmentOverrideInput!) { createSegmentOverride(input: $i) { id } }',
-      {
-        i: {
-          environmentId: envId,
-          featureId: featureIds[featureName],
-          segmentId: segment.createSegment.id,
-          ...state,
-        },
-      },
-    );
-  }
+  let gql: Gql;
+  let sdk: WorkspaceHelpers;
 
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
     fetch(`${t.url}${path}`, {
@@ -89,30 +63,22 @@ describe('OFREP against the OpenFeature providers', () => {
   };
 
   beforeAll(async () => {
-    t = await createTestApp();
-    token = (await t.createUser('admin@acme.test')).token;
-    ws = await createWorkspace(t, token, { environments: ['Production'] });
-    envId = ws.environments.Production!;
-    clientKey = ws.apiKeys.Production!;
-    serverKey = (
-      await gql<{ createServerSideKey: { key: string } }>(
-        'mutation($i: CreateServerSideKeyInput!) { createServerSideKey(input: $i) { key } }',
-        { i: { environmentId: envId, name: 'backend' } },
-      )
-    ).createServerSideKey.key;
+    ({ t, ws, envId, clientKey, gql } = await adminWorkspace());
+    sdk = workspaceHelpers(gql, ws, envId, featureIds);
+    serverKey = await createServerSideKey(gql, envId);
 
-    await feature({ name: 'new_checkout', defaultEnabled: true });
-    await feature({ name: 'kill_switch', defaultEnabled: false });
-    await feature({ name: 'banner', initialValue: 'Welcome', defaultEnabled: true });
-    await feature({ name: 'max_items', initialValue: '25', defaultEnabled: true });
-    await feature({ name: 'ratio', initialValue: '5', defaultEnabled: true });
-    await feature({
+    await sdk.createFeature({ name: 'new_checkout', defaultEnabled: true });
+    await sdk.createFeature({ name: 'kill_switch', defaultEnabled: false });
+    await sdk.createFeature({ name: 'banner', initialValue: 'Welcome', defaultEnabled: true });
+    await sdk.createFeature({ name: 'max_items', initialValue: '25', defaultEnabled: true });
+    await sdk.createFeature({ name: 'ratio', initialValue: '5', defaultEnabled: true });
+    await sdk.createFeature({
       name: 'theme',
       initialValue: '{"color":"blue","size":3}',
       defaultEnabled: true,
     });
-    await feature({ name: 'legacy_text', initialValue: 'old', defaultEnabled: false });
-    await feature({
+    await sdk.createFeature({ name: 'legacy_text', initialValue: 'old', defaultEnabled: false });
+    await sdk.createFeature({
       name: 'pricing',
       initialValue: 'control',
       defaultEnabled: true,
@@ -121,13 +87,13 @@ describe('OFREP against the OpenFeature providers', () => {
         { key: 'monthly', value: 'monthly', defaultPercentageAllocation: 30 },
       ],
     });
-    await segmentOverride(
+    await sdk.segmentOverride(
       'pro users',
       [{ type: 'ALL', conditions: [{ property: 'plan', operator: 'EQUAL', value: 'pro' }] }],
       'max_items',
       { enabled: true, value: 500 },
     );
-    await segmentOverride(
+    await sdk.segmentOverride(
       'adults',
       [
         {
@@ -138,13 +104,13 @@ describe('OFREP against the OpenFeature providers', () => {
       'kill_switch',
       { enabled: true, value: null },
     );
-    await segmentOverride(
+    await sdk.segmentOverride(
       'half',
       [{ type: 'ALL', conditions: [{ operator: 'PERCENTAGE_SPLIT', value: '50' }] }],
       'banner',
       { enabled: true, value: 'Split!' },
     );
-    await segmentOverride(
+    await sdk.segmentOverride(
       'beta testers',
       [
         {
@@ -352,14 +318,10 @@ describe('OFREP against the OpenFeature providers', () => {
       expect(other.status).toBe(200);
       expect(other.headers.get('etag')).not.toBe(etag);
 
-      const states = await gql<{ featureStates: { id: string; kind: string }[] }>(
-        'query($e: ID!, $f: [ID!]) { featureStates(environmentId: $e, featureIds: $f) { id kind } }',
-        { e: envId, f: [featureIds.ratio] },
-      );
-      const base = states.featureStates.find((s) => s.kind === 'ENVIRONMENT_DEFAULT')!;
+      const baseId = await sdk.defaultStateId('ratio');
       await gql(
         'mutation($id: ID!) { updateFeatureState(id: $id, input: { value: 7, enabled: true }) { id } }',
-        { id: base.id },
+        { id: baseId },
       );
       const changed = await post(
         '/ofrep/v1/evaluate/flags',

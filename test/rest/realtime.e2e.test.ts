@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createWorkspace, ok, type Workspace } from '../support/fixtures';
+import { createWorkspace, type Workspace } from '../support/fixtures';
+import { adminWorkspace, type Gql, workspaceHelpers } from '../support/sdk-workspace';
 import { createTestApp, type TestApp } from '../support/test-app';
 
 /**
@@ -91,30 +92,19 @@ async function until(check: () => boolean, timeoutMs = 2_000): Promise<void> {
 
 describe('Realtime SSE stream', () => {
   let t: TestApp;
-  let token: string;
   let ws: Workspace;
   let clientKey: string;
   let stateId: string;
 
-  const gql = async <T>(query: string, variables: Record<string, unknown>): Promise<T> =>
-    ok(await t.gql<T>(query, variables, { token }));
+  let gql: Gql;
   const streamUrl = (key: string) => `${t.url}/sse/environments/${key}/stream`;
   const listeners = () => t.app.realtime.listeners;
 
   beforeAll(async () => {
-    t = await createTestApp();
-    token = (await t.createUser('admin@acme.test')).token;
-    ws = await createWorkspace(t, token, { environments: ['Production', 'Staging'] });
-    clientKey = ws.apiKeys.Production!;
-    const feature = await gql<{ createFeature: { id: string } }>(
-      'mutation($i: CreateFeatureInput!) { createFeature(input: $i) { id } }',
-      { i: { projectId: ws.projectId, name: 'banner', initialValue: 'hi', defaultEnabled: true } },
-    );
-    const states = await gql<{ featureStates: { id: string; kind: string }[] }>(
-      'query($e: ID!, $f: [ID!]) { featureStates(environmentId: $e, featureIds: $f) { id kind } }',
-      { e: ws.environments.Production, f: [feature.createFeature.id] },
-    );
-    stateId = states.featureStates.find((s) => s.kind === 'ENVIRONMENT_DEFAULT')!.id;
+    ({ t, ws, clientKey, gql } = await adminWorkspace(['Production', 'Staging']));
+    const sdk = workspaceHelpers(gql, ws, ws.environments.Production!);
+    await sdk.createFeature({ name: 'banner', initialValue: 'hi', defaultEnabled: true });
+    stateId = await sdk.defaultStateId('banner');
   });
 
   afterAll(async () => {

@@ -1,7 +1,13 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { EnvironmentChanges } from '../../src/environments/changes';
 import { touchEnvironments } from '../../src/environments/touch';
-import { createWorkspace, ok, type Workspace } from '../support/fixtures';
+import { createWorkspace, type Workspace } from '../support/fixtures';
+import {
+  adminGql,
+  type Gql,
+  workspaceHelpers,
+  type WorkspaceHelpers,
+} from '../support/sdk-workspace';
 import { createTestApp, type TestApp } from '../support/test-app';
 
 /**
@@ -18,12 +24,11 @@ interface Flag {
 
 describe('SDK cache', () => {
   let t: TestApp;
-  let token: string;
   let ws: Workspace;
   let clientKey: string;
 
-  const gql = async <T>(query: string, variables: Record<string, unknown> = {}): Promise<T> =>
-    ok(await t.gql<T>(query, variables, { token }));
+  let gql: Gql;
+  let sdk: WorkspaceHelpers;
 
   const api = (path: string, key: string, init: RequestInit = {}): Promise<Response> =>
     fetch(`${t.url}/api/v1/${path}`, {
@@ -53,12 +58,12 @@ describe('SDK cache', () => {
     // Statements are counted on the shared connection: the webhook worker's polls would be
     // counted too, so this app sends no webhooks.
     t = await createTestApp(undefined, { WEBHOOK_WORKER: 'false' });
-    ({ token } = await t.createUser('cache@example.com', { isSuperuser: true }));
+    const { token } = await t.createUser('cache@example.com', { isSuperuser: true });
     ws = await createWorkspace(t, token, { environments: ['Production'] });
+    gql = adminGql(t, token);
+    sdk = workspaceHelpers(gql, ws, ws.environments.Production!);
     clientKey = ws.apiKeys.Production!;
-    await gql('mutation($i: CreateFeatureInput!) { createFeature(input: $i) { id } }', {
-      i: { projectId: ws.projectId, name: 'banner', initialValue: 'hello', defaultEnabled: true },
-    });
+    await sdk.createFeature({ name: 'banner', initialValue: 'hello', defaultEnabled: true });
   });
 
   afterAll(() => t.close());
@@ -131,9 +136,7 @@ describe('SDK cache', () => {
     ]);
 
     // A change to the environment: a new document, so a new answer.
-    await gql('mutation($i: CreateFeatureInput!) { createFeature(input: $i) { id } }', {
-      i: { projectId: ws.projectId, name: 'fresh', initialValue: 'x', defaultEnabled: true },
-    });
+    await sdk.createFeature({ name: 'fresh', initialValue: 'x', defaultEnabled: true });
     const names = (body: string) =>
       (JSON.parse(body) as { flags: Flag[] }).flags.map((f) => f.feature.name);
     expect(names(await identify([{ trait_key: 'plan', trait_value: 'free' }]))).toContain('fresh');

@@ -7,8 +7,14 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { utcDay } from '../../src/usage/usage-recorder';
 import { launchChromium } from '../support/browser';
-import { createWorkspace, ok, type Workspace } from '../support/fixtures';
-import { createTestApp, type TestApp } from '../support/test-app';
+import type { Workspace } from '../support/fixtures';
+import {
+  adminWorkspace,
+  type Gql,
+  workspaceHelpers,
+  type WorkspaceHelpers,
+} from '../support/sdk-workspace';
+import type { TestApp } from '../support/test-app';
 
 /**
  * The Flagsmith JS client (flagsmith@10.0.0, its browser bundle) in a real headless Chromium,
@@ -69,46 +75,26 @@ init.then(
 
 describe('flagsmith (JS client) 10.0.0 in Chromium with realtime', () => {
   let t: TestApp;
-  let token: string;
   let ws: Workspace;
   let envId: string;
   let site: Server;
   let siteUrl: string;
   let browser: Browser;
   let page: Page;
-  const featureIds: Record<string, string> = {};
   /** GET /api/v1/flags/ requests the page made. */
   const flagFetches: number[] = [];
   const consoleErrors: string[] = [];
 
-  const gql = async <T>(query: string, variables: Record<string, unknown>): Promise<T> =>
-    ok(await t.gql<T>(query, variables, { token }));
+  let gql: Gql;
+  let sdk: WorkspaceHelpers;
   const pageLog = () => page.evaluate(() => (globalThis as unknown as PageGlobals).log);
 
-  async function feature(i: Record<string, unknown>): Promise<void> {
-    const res = await gql<{ createFeature: { id: string } }>(
-      'mutation($i: CreateFeatureInput!) { createFeature(input: $i) { id } }',
-      { i: { projectId: ws.projectId, ...i } },
-    );
-    featureIds[i.name as string] = res.createFeature.id;
-  }
-
-  async function defaultStateId(name: string): Promise<string> {
-    const states = await gql<{ featureStates: { id: string; kind: string }[] }>(
-      'query($e: ID!, $f: [ID!]) { featureStates(environmentId: $e, featureIds: $f) { id kind } }',
-      { e: envId, f: [featureIds[name]] },
-    );
-    return states.featureStates.find((s) => s.kind === 'ENVIRONMENT_DEFAULT')!.id;
-  }
-
   beforeAll(async () => {
-    t = await createTestApp();
-    token = (await t.createUser('admin@acme.test')).token;
-    ws = await createWorkspace(t, token, { environments: ['Production'] });
-    envId = ws.environments.Production!;
-    await feature({ name: 'banner', initialValue: 'Welcome', defaultEnabled: true });
-    await feature({ name: 'max_items', initialValue: '25', defaultEnabled: true });
-    await feature({ name: 'dark_mode', initialValue: 'false', defaultEnabled: false });
+    ({ t, ws, envId, gql } = await adminWorkspace());
+    sdk = workspaceHelpers(gql, ws, envId);
+    await sdk.createFeature({ name: 'banner', initialValue: 'Welcome', defaultEnabled: true });
+    await sdk.createFeature({ name: 'max_items', initialValue: '25', defaultEnabled: true });
+    await sdk.createFeature({ name: 'dark_mode', initialValue: 'false', defaultEnabled: false });
 
     const bundle = readFileSync(BUNDLE);
     const html = PAGE({
@@ -213,12 +199,9 @@ describe('flagsmith (JS client) 10.0.0 in Chromium with realtime', () => {
     for (const [name, input, expected] of changes) {
       const before = await pageLog();
       expect(before.changes.at(-1)!.flags[name]).not.toEqual(expected);
-      const id = await defaultStateId(name);
+      const id = await sdk.defaultStateId(name);
       const sent = Date.now();
-      await gql(
-        'mutation($id: ID!, $i: FeatureStateInput!) { updateFeatureState(id: $id, input: $i) { id } }',
-        { id, i: input },
-      );
+      await sdk.updateState(id, input);
       const answered = Date.now();
       const handle = await page.waitForFunction(
         ([n, e, seen]) => {

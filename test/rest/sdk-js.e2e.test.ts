@@ -2,8 +2,14 @@ import type { IFlagsmith, IInitConfig, IRetrieveInfo } from 'flagsmith';
 import { createFlagsmithInstance } from 'flagsmith/isomorphic';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { utcDay } from '../../src/usage/usage-recorder';
-import { createWorkspace, ok, type Workspace } from '../support/fixtures';
-import { createTestApp, type TestApp } from '../support/test-app';
+import type { Workspace } from '../support/fixtures';
+import {
+  adminWorkspace,
+  type Gql,
+  workspaceHelpers,
+  type WorkspaceHelpers,
+} from '../support/sdk-workspace';
+import type { TestApp } from '../support/test-app';
 
 /**
  * The published Flagsmith JS client (flagsmith@10.0.0, its isomorphic build, which uses the
@@ -49,7 +55,6 @@ const memoryStorage = () => {
 
 describe('flagsmith (JS client) 10.0.0 against the REST shim', () => {
   let t: TestApp;
-  let token: string;
   let ws: Workspace;
   let envId: string;
   let clientKey: string;
@@ -57,8 +62,8 @@ describe('flagsmith (JS client) 10.0.0 against the REST shim', () => {
   const requests: SdkRequest[] = [];
   const today = utcDay(new Date());
 
-  const gql = async <T>(query: string, variables: Record<string, unknown>): Promise<T> =>
-    ok(await t.gql<T>(query, variables, { token }));
+  let gql: Gql;
+  let sdk: WorkspaceHelpers;
 
   /** The SDK's fetch: the global one, recording what was sent and how it was answered. */
   const recordingFetch = async (url: string, init: RequestInit = {}): Promise<Response> => {
@@ -90,28 +95,6 @@ describe('flagsmith (JS client) 10.0.0 against the REST shim', () => {
     return flagsmith;
   }
 
-  async function feature(i: Record<string, unknown>): Promise<void> {
-    const res = await gql<{ createFeature: { id: string } }>(
-      'mutation($i: CreateFeatureInput!) { createFeature(input: $i) { id } }',
-      { i: { projectId: ws.projectId, ...i } },
-    );
-    featureIds[i.name as string] = res.createFeature.id;
-  }
-
-  async function defaultState(name: string): Promise<string> {
-    const res = await gql<{ featureStates: { id: string; kind: string }[] }>(
-      'query($e: ID!, $f: [ID!]) { featureStates(environmentId: $e, featureIds: $f) { id kind } }',
-      { e: envId, f: [featureIds[name]] },
-    );
-    return res.featureStates.find((s) => s.kind === 'ENVIRONMENT_DEFAULT')!.id;
-  }
-
-  const updateState = (id: string, input: Record<string, unknown>) =>
-    gql(
-      'mutation($id: ID!, $i: FeatureStateInput!) { updateFeatureState(id: $id, input: $i) { id } }',
-      { id, i: input },
-    );
-
   /** The traits Flagward stored for an identity, read through GraphQL, by key. */
   async function storedTraits(identifier: string): Promise<Record<string, StoredTrait>> {
     const res = await gql<{ identities: { identifier: string; traits: StoredTrait[] }[] }>(
@@ -126,44 +109,27 @@ describe('flagsmith (JS client) 10.0.0 against the REST shim', () => {
   let proOverrideId: string;
 
   beforeAll(async () => {
-    t = await createTestApp();
-    token = (await t.createUser('admin@acme.test')).token;
-    ws = await createWorkspace(t, token, { environments: ['Production'] });
-    envId = ws.environments.Production!;
-    clientKey = ws.apiKeys.Production!;
+    ({ t, ws, envId, clientKey, gql } = await adminWorkspace());
+    sdk = workspaceHelpers(gql, ws, envId, featureIds);
 
-    await feature({ name: 'banner', initialValue: 'Welcome', defaultEnabled: true });
-    await feature({ name: 'max_items', initialValue: '25', defaultEnabled: true });
-    await feature({ name: 'show_promo', initialValue: 'true', defaultEnabled: true });
-    await feature({ name: 'dark_mode', initialValue: 'false', defaultEnabled: false });
-    await feature({ name: 'theme', initialValue: '{"color":"blue"}', defaultEnabled: true });
-    await feature({ name: 'secret_sauce', initialValue: 'x', isServerKeyOnly: true });
+    await sdk.createFeature({ name: 'banner', initialValue: 'Welcome', defaultEnabled: true });
+    await sdk.createFeature({ name: 'max_items', initialValue: '25', defaultEnabled: true });
+    await sdk.createFeature({ name: 'show_promo', initialValue: 'true', defaultEnabled: true });
+    await sdk.createFeature({ name: 'dark_mode', initialValue: 'false', defaultEnabled: false });
+    await sdk.createFeature({
+      name: 'theme',
+      initialValue: '{"color":"blue"}',
+      defaultEnabled: true,
+    });
+    await sdk.createFeature({ name: 'secret_sauce', initialValue: 'x', isServerKeyOnly: true });
 
-    const segment = await gql<{ createSegment: { id: string } }>(
-      'mutation($i: CreateSegmentInput!) { createSegment(input: $i) { id } }',
-      {
-        i: {
-          projectId: ws.projectId,
-          name: 'pro users',
-          rules: [
-            { type: 'ALL', conditions: [{ property: 'plan', operator: 'EQUAL', value: 'pro' }] },
-          ],
-        },
-      },
-    );
-    const override = await gql<{ createSegmentOverride: { id: string } }>(
-      'mutation($i: CreateSegmentOverrideInput!) { createSegmentOverride(input: $i) { id } }',
-      {
-        i: {
-          environmentId: envId,
-          featureId: featureIds.max_items,
-          segmentId: segment.createSegment.id,
-          enabled: true,
-          value: 500,
-        },
-      },
-    );
-    proOverrideId = override.createSegmentOverride.id;
+    const segmentId = await sdk.createSegment('pro users', [
+      { type: 'ALL', conditions: [{ property: 'plan', operator: 'EQUAL', value: 'pro' }] },
+    ]);
+    proOverrideId = await sdk.createSegmentOverride(segmentId, 'max_items', {
+      enabled: true,
+      value: 500,
+    });
   });
 
   afterAll(async () => {
@@ -354,8 +320,8 @@ describe('flagsmith (JS client) 10.0.0 against the REST shim', () => {
     expect(flagsmith.hasFeature('dark_mode')).toBe(false);
     expect(pro.getValue('max_items')).toBe(500);
 
-    await updateState(await defaultState('banner'), { value: 'Hello again' });
-    await updateState(await defaultState('dark_mode'), { enabled: true, value: true });
+    await sdk.updateState(await sdk.defaultStateId('banner'), { value: 'Hello again' });
+    await sdk.updateState(await sdk.defaultStateId('dark_mode'), { enabled: true, value: true });
     await gql(
       'mutation($id: ID!) { updateSegmentOverride(id: $id, input: { value: 750 }) { id } }',
       { id: proOverrideId },

@@ -1,7 +1,14 @@
 import { Flagsmith } from 'flagsmith-nodejs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createWorkspace, ok, type Workspace } from '../support/fixtures';
-import { createTestApp, type TestApp } from '../support/test-app';
+import type { Workspace } from '../support/fixtures';
+import {
+  adminWorkspace,
+  createServerSideKey,
+  type Gql,
+  workspaceHelpers,
+  type WorkspaceHelpers,
+} from '../support/sdk-workspace';
+import type { TestApp } from '../support/test-app';
 
 /**
  * The published Flagsmith Node SDK (flagsmith-nodejs@8.1.2) against a running Flagward:
@@ -13,47 +20,14 @@ type Traits = Record<string, string | number | boolean>;
 
 describe('flagsmith-nodejs 8.1.2 against the REST shim', () => {
   let t: TestApp;
-  let token: string;
   let ws: Workspace;
   let envId: string;
   let serverKey: string;
   let remote: Flagsmith;
   let local: Flagsmith;
   const featureIds: Record<string, string> = {};
-
-  const gql = async <T>(query: string, variables: Record<string, unknown>): Promise<T> =>
-    ok(await t.gql<T>(query, variables, { token }));
-
-  async function feature(i: Record<string, unknown>): Promise<void> {
-    const res = await gql<{ createFeature: { id: string } }>(
-      'mutation($i: CreateFeatureInput!) { createFeature(input: $i) { id } }',
-      { i: { projectId: ws.projectId, ...i } },
-    );
-    featureIds[i.name as string] = res.createFeature.id;
-  }
-
-  async function segmentOverride(
-    name: string,
-    rules: unknown[],
-    featureName: string,
-    state: { enabled: boolean; value: unknown },
-  ): Promise<void> {
-    const segment = await gql<{ createSegment: { id: string } }>(
-      'mutation($i: CreateSegmentInput!) { createSegment(input: $i) { id } }',
-      { i: { projectId: ws.projectId, name, rules } },
-    );
-    await gql(
-      'mutation($i: CreateSegmentOverrideInput!) { createSegmentOverride(input: $i) { id } }',
-      {
-        i: {
-          environmentId: envId,
-          featureId: featureIds[featureName],
-          segmentId: segment.createSegment.id,
-          ...state,
-        },
-      },
-    );
-  }
+  let gql: Gql;
+  let sdk: WorkspaceHelpers;
 
   const summary = (flags: Awaited<ReturnType<Flagsmith['getEnvironmentFlags']>>) =>
     Object.fromEntries(
@@ -61,21 +35,14 @@ describe('flagsmith-nodejs 8.1.2 against the REST shim', () => {
     );
 
   beforeAll(async () => {
-    t = await createTestApp();
-    token = (await t.createUser('admin@acme.test')).token;
-    ws = await createWorkspace(t, token, { environments: ['Production'] });
-    envId = ws.environments.Production!;
-    serverKey = (
-      await gql<{ createServerSideKey: { key: string } }>(
-        'mutation($i: CreateServerSideKeyInput!) { createServerSideKey(input: $i) { key } }',
-        { i: { environmentId: envId, name: 'backend' } },
-      )
-    ).createServerSideKey.key;
+    ({ t, ws, envId, gql } = await adminWorkspace());
+    sdk = workspaceHelpers(gql, ws, envId, featureIds);
+    serverKey = await createServerSideKey(gql, envId);
 
-    await feature({ name: 'banner', initialValue: 'Welcome', defaultEnabled: true });
-    await feature({ name: 'max_items', initialValue: '25', defaultEnabled: true });
-    await feature({ name: 'dark_mode', initialValue: 'false', defaultEnabled: false });
-    await feature({
+    await sdk.createFeature({ name: 'banner', initialValue: 'Welcome', defaultEnabled: true });
+    await sdk.createFeature({ name: 'max_items', initialValue: '25', defaultEnabled: true });
+    await sdk.createFeature({ name: 'dark_mode', initialValue: 'false', defaultEnabled: false });
+    await sdk.createFeature({
       name: 'pricing',
       initialValue: 'control',
       defaultEnabled: true,
@@ -84,13 +51,13 @@ describe('flagsmith-nodejs 8.1.2 against the REST shim', () => {
         { key: 'monthly', value: 'monthly', defaultPercentageAllocation: 30 },
       ],
     });
-    await segmentOverride(
+    await sdk.segmentOverride(
       'pro users',
       [{ type: 'ALL', conditions: [{ property: 'plan', operator: 'EQUAL', value: 'pro' }] }],
       'max_items',
       { enabled: true, value: 500 },
     );
-    await segmentOverride(
+    await sdk.segmentOverride(
       'adults',
       [
         {
@@ -101,7 +68,7 @@ describe('flagsmith-nodejs 8.1.2 against the REST shim', () => {
       'dark_mode',
       { enabled: true, value: true },
     );
-    await segmentOverride(
+    await sdk.segmentOverride(
       'half',
       [{ type: 'ALL', conditions: [{ operator: 'PERCENTAGE_SPLIT', value: '50' }] }],
       'banner',
@@ -179,16 +146,12 @@ describe('flagsmith-nodejs 8.1.2 against the REST shim', () => {
   });
 
   it('sees a GraphQL change remotely at once and locally after updateEnvironment()', async () => {
-    const states = await gql<{ featureStates: { id: string; kind: string }[] }>(
-      'query($e: ID!, $f: [ID!]) { featureStates(environmentId: $e, featureIds: $f) { id kind } }',
-      { e: envId, f: [featureIds.max_items] },
-    );
-    const base = states.featureStates.find((s) => s.kind === 'ENVIRONMENT_DEFAULT')!;
+    const baseId = await sdk.defaultStateId('max_items');
     expect((await local.getEnvironmentFlags()).getFeatureValue('max_items')).toBe(25);
 
     await gql(
       'mutation($id: ID!) { updateFeatureState(id: $id, input: { value: 99, enabled: false }) { id } }',
-      { id: base.id },
+      { id: baseId },
     );
 
     const now = await remote.getEnvironmentFlags();

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Identity, Trait } from '../../src/identities/identity.entity';
 import { ApiUsage, ApiUsageKind } from '../../src/usage/api-usage.entity';
-import { createWorkspace, ok, type Workspace } from '../support/fixtures';
-import { createTestApp, type TestApp } from '../support/test-app';
+import type { Workspace } from '../support/fixtures';
+import { adminWorkspace, createServerSideKey, type Gql } from '../support/sdk-workspace';
+import type { TestApp } from '../support/test-app';
 
 /**
  * Flagsmith's legacy trait endpoints (sdk-rest-api.md §8) on the wire: `POST traits/`,
@@ -16,14 +17,12 @@ interface IdentityBody {
 
 describe('SDK REST shim: legacy trait endpoints', () => {
   let t: TestApp;
-  let token: string;
   let ws: Workspace;
   let envId: string;
   let clientKey: string;
   let serverKey: string;
 
-  const gql = async <T>(query: string, variables: Record<string, unknown>): Promise<T> =>
-    ok(await t.gql<T>(query, variables, { token }));
+  let gql: Gql;
 
   const send = (method: string, path: string, body: unknown, key: string | null = clientKey) => {
     const headers = new Headers({ 'content-type': 'application/json' });
@@ -67,16 +66,8 @@ describe('SDK REST shim: legacy trait endpoints', () => {
     );
 
   beforeAll(async () => {
-    t = await createTestApp();
-    token = (await t.createUser('admin@acme.test')).token;
-    ws = await createWorkspace(t, token, { environments: ['Production'] });
-    envId = ws.environments.Production!;
-    clientKey = ws.apiKeys.Production!;
-    const created = await gql<{ createServerSideKey: { key: string } }>(
-      'mutation($i: CreateServerSideKeyInput!) { createServerSideKey(input: $i) { key } }',
-      { i: { environmentId: envId, name: 'backend' } },
-    );
-    serverKey = created.createServerSideKey.key;
+    ({ t, ws, envId, clientKey, gql } = await adminWorkspace());
+    serverKey = await createServerSideKey(gql, envId);
   });
 
   afterAll(async () => {

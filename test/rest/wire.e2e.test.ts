@@ -1,8 +1,14 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Identity, Trait } from '../../src/identities/identity.entity';
-import { createWorkspace, ok, type Workspace } from '../support/fixtures';
-import { createTestApp, type TestApp } from '../support/test-app';
+import type { Workspace } from '../support/fixtures';
+import {
+  adminWorkspace,
+  type Gql,
+  workspaceHelpers,
+  type WorkspaceHelpers,
+} from '../support/sdk-workspace';
+import type { TestApp } from '../support/test-app';
 
 /**
  * The SDK REST shim on the wire, with plain fetch: exact status codes, bodies and headers
@@ -36,7 +42,6 @@ interface IdentityBody {
 
 describe('SDK REST shim: wire format', () => {
   let t: TestApp;
-  let token: string;
   let ws: Workspace;
   let clientKey: string;
   let serverKey: string;
@@ -44,8 +49,8 @@ describe('SDK REST shim: wire format', () => {
   let envId: string;
   const featureIds: Record<string, string> = {};
 
-  const gql = async <T>(query: string, variables: Record<string, unknown>): Promise<T> =>
-    ok(await t.gql<T>(query, variables, { token }));
+  let gql: Gql;
+  let sdk: WorkspaceHelpers;
 
   const api = (path: string, init: RequestInit & { key?: string | null } = {}) => {
     const headers = new Headers(init.headers);
@@ -78,11 +83,8 @@ describe('SDK REST shim: wire format', () => {
   }
 
   beforeAll(async () => {
-    t = await createTestApp();
-    token = (await t.createUser('admin@acme.test')).token;
-    ws = await createWorkspace(t, token, { environments: ['Production'] });
-    envId = ws.environments.Production!;
-    clientKey = ws.apiKeys.Production!;
+    ({ t, ws, envId, clientKey, gql } = await adminWorkspace());
+    sdk = workspaceHelpers(gql, ws, envId, featureIds);
     const created = await gql<{
       createServerSideKey: { key: string; serverSideKey: { id: string } };
     }>(
@@ -92,22 +94,15 @@ describe('SDK REST shim: wire format', () => {
     serverKey = created.createServerSideKey.key;
     serverKeyId = created.createServerSideKey.serverSideKey.id;
 
-    const feature = async (i: Record<string, unknown>) => {
-      const res = await gql<{ createFeature: { id: string } }>(
-        'mutation($i: CreateFeatureInput!) { createFeature(input: $i) { id } }',
-        { i: { projectId: ws.projectId, ...i } },
-      );
-      featureIds[i.name as string] = res.createFeature.id;
-    };
-    await feature({
+    await sdk.createFeature({
       name: 'banner',
       initialValue: 'Welcome',
       defaultEnabled: true,
       description: 'Top banner',
     });
-    await feature({ name: 'max_items', initialValue: '25', defaultEnabled: true });
-    await feature({ name: 'dark_mode', initialValue: 'true', defaultEnabled: false });
-    await feature({
+    await sdk.createFeature({ name: 'max_items', initialValue: '25', defaultEnabled: true });
+    await sdk.createFeature({ name: 'dark_mode', initialValue: 'true', defaultEnabled: false });
+    await sdk.createFeature({
       name: 'secret_sauce',
       initialValue: 'x',
       defaultEnabled: true,
@@ -520,30 +515,13 @@ describe('SDK REST shim: wire format', () => {
 
   describe('identity flag provenance', () => {
     it('names the segment override or identity override that won, with variant', async () => {
-      const segment = await gql<{ createSegment: { id: string } }>(
-        'mutation($i: CreateSegmentInput!) { createSegment(input: $i) { id } }',
-        {
-          i: {
-            projectId: ws.projectId,
-            name: 'gold',
-            rules: [
-              { type: 'ALL', conditions: [{ property: 'tier', operator: 'EQUAL', value: 'gold' }] },
-            ],
-          },
-        },
-      );
-      const override = await gql<{ createSegmentOverride: { id: string } }>(
-        'mutation($i: CreateSegmentOverrideInput!) { createSegmentOverride(input: $i) { id } }',
-        {
-          i: {
-            environmentId: envId,
-            featureId: featureIds.max_items,
-            segmentId: segment.createSegment.id,
-            enabled: true,
-            value: 1000,
-          },
-        },
-      );
+      const segmentId = await sdk.createSegment('gold', [
+        { type: 'ALL', conditions: [{ property: 'tier', operator: 'EQUAL', value: 'gold' }] },
+      ]);
+      const overrideId = await sdk.createSegmentOverride(segmentId, 'max_items', {
+        enabled: true,
+        value: 1000,
+      });
       const vip = await gql<{ createIdentity: { id: string } }>(
         'mutation($i: CreateIdentityInput!) { createIdentity(input: $i) { id } }',
         { i: { environmentId: envId, identifier: 'vip' } },
@@ -570,7 +548,7 @@ describe('SDK REST shim: wire format', () => {
       expect(byName.max_items).toMatchObject({
         feature_state_value: 1000,
         identity: null,
-        feature_segment: Number(override.createSegmentOverride.id),
+        feature_segment: Number(overrideId),
         variant: null,
       });
       expect(byName.dark_mode).toMatchObject({ identity: null, feature_segment: null });

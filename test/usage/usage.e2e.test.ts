@@ -4,6 +4,12 @@ import { ApiUsage, FeatureEvaluation } from '../../src/usage/api-usage.entity';
 import { utcDay } from '../../src/usage/usage-recorder';
 import { codeOf, createWorkspace, ok, type Workspace } from '../support/fixtures';
 import { createTestStorage } from '../support/database';
+import {
+  adminWorkspace,
+  createServerSideKey,
+  type Gql,
+  workspaceHelpers,
+} from '../support/sdk-workspace';
 import { createTestApp, type TestApp } from '../support/test-app';
 
 /**
@@ -30,6 +36,7 @@ describe('usage and flag analytics', () => {
   let envId: string;
   let clientKey: string;
   let serverKey: string;
+  let gql: Gql;
   const today = utcDay(new Date());
 
   const api = (path: string, key: string, init: RequestInit = {}) => {
@@ -45,10 +52,9 @@ describe('usage and flag analytics', () => {
     });
 
   const usage = async () =>
-    ok(await t.gql<UsageRows>(USAGE, { e: envId, from: today, to: today }, { token }))
-      .environmentUsage;
+    (await gql<UsageRows>(USAGE, { e: envId, from: today, to: today })).environmentUsage;
   const evaluations = async () =>
-    ok(await t.gql<EvaluationRows>(EVALUATIONS, { e: envId, from: today, to: today }, { token }))
+    (await gql<EvaluationRows>(EVALUATIONS, { e: envId, from: today, to: today }))
       .featureEvaluations;
   const byKind = (rows: UsageRows['environmentUsage']) =>
     Object.fromEntries(rows.map((r) => [r.kind, r.count]));
@@ -63,26 +69,11 @@ describe('usage and flag analytics', () => {
   };
 
   beforeAll(async () => {
-    t = await createTestApp();
-    token = (await t.createUser('admin@acme.test')).token;
-    ws = await createWorkspace(t, token, { environments: ['Production'] });
-    envId = ws.environments.Production!;
-    clientKey = ws.apiKeys.Production!;
-    serverKey = ok(
-      await t.gql<{ createServerSideKey: { key: string } }>(
-        'mutation($i: CreateServerSideKeyInput!) { createServerSideKey(input: $i) { key } }',
-        { i: { environmentId: envId, name: 'backend' } },
-        { token },
-      ),
-    ).createServerSideKey.key;
+    ({ t, token, ws, envId, clientKey, gql } = await adminWorkspace());
+    serverKey = await createServerSideKey(gql, envId);
+    const sdk = workspaceHelpers(gql, ws, envId);
     for (const name of ['banner', 'max_items']) {
-      ok(
-        await t.gql(
-          'mutation($i: CreateFeatureInput!) { createFeature(input: $i) { id } }',
-          { i: { projectId: ws.projectId, name, initialValue: '1', defaultEnabled: true } },
-          { token },
-        ),
-      );
+      await sdk.createFeature({ name, initialValue: '1', defaultEnabled: true });
     }
   });
 
