@@ -4,6 +4,7 @@ import { Migration20261123142735_hashing_keys } from './Migration20261123142735_
 import { Migration20261123154730_usage } from './Migration20261123154730_usage';
 import { Migration20261123201608_webhooks } from './Migration20261123201608_webhooks';
 import { Migration20261123210023_auth } from './Migration20261123210023_auth';
+import { Migration20261123225412_login_methods_2fa } from './Migration20261123225412_login_methods_2fa';
 
 /**
  * Every migration, in order. Listed explicitly so the same list serves the compiled
@@ -15,4 +16,8 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261123154730_usage', class: Migration20261123154730_usage },
   { name: 'Migration20261123201608_webhooks', class: Migration20261123201608_webhooks },
   { name: 'Migration20261123210023_auth', class: Migration20261123210023_auth },
+  {
+    name: 'Migration20261123225412_login_methods_2fa',
+    class: Migration20261123225412_login_methods_2fa,
+  },
 ];

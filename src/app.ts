@@ -133,7 +133,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       sessions,
       services.passport.initialize(),
       services.passport.session(),
-      principalMiddleware(db.orm, services.tokens, services.apiKeys),
+      principalMiddleware(db.orm, services),
       expressMiddleware(apollo, {
         context: async ({ req, res }): Promise<GraphQLContext> => {
           const em = db.orm.em.fork();

@@ -16,15 +16,17 @@ import { SegmentService } from './segments/segment.service';
 import type { Logger } from './shared/logger';
 import { Mailer } from './mail/mailer';
 import { LoginThrottleService } from './users/login-throttle.service';
+import { LoginService } from './users/login.service';
 import { createPassport, type PassportInstance } from './users/passport';
 import { PasswordHasher } from './users/password';
 import { PasswordResetService } from './users/password-reset.service';
 import { SessionService, TokenService } from './users/session.service';
+import { TwoFactorService } from './users/two-factor.service';
 import { UserService } from './users/user.service';
 import type { SenderOptions } from './webhooks/http-sender';
 import { AddressPolicy } from './webhooks/network-policy';
 import { WebhookOutbox } from './webhooks/outbox';
-import { SecretBox } from './webhooks/secret-box';
+import { SecretBox } from './shared/secret-box';
 import { WebhookService } from './webhooks/webhook.service';
 
 /** Application services: stateless singletons; every call takes a request's EntityManager. */
@@ -40,6 +42,10 @@ export interface Services {
   readonly passport: PassportInstance;
   /** Failed sign-ins per account and per client address, shared through the database. */
   readonly loginThrottle: LoginThrottleService;
+  /** TOTP seeds and backup codes. */
+  readonly twoFactor: TwoFactorService;
+  /** What every way of signing in shares: restrictions, second factor, the session. */
+  readonly logins: LoginService;
   readonly audit: AuditService;
   readonly organisations: OrganisationService;
   readonly projects: ProjectService;
@@ -57,7 +63,7 @@ export interface Services {
   readonly webhooks: WebhookService;
   /** The SSRF policy every webhook request goes through. */
   readonly webhookSender: SenderOptions;
-  /** Seals webhook secrets with the instance key. */
+  /** Seals what must be read back (webhook secrets, TOTP seeds) with the instance key. */
   readonly secrets: SecretBox;
 }
 
@@ -72,12 +78,15 @@ export function createServices(config: Config, orm: MikroORM, logger: Logger): S
   const sender: SenderOptions = { policy: new AddressPolicy(config.webhooks.allowedNetworks) };
   const secrets = new SecretBox(resolveSecretKey(config.secretKey, config.dataDir));
   const segments = new SegmentService(audit);
+  const tokens = new TokenService(config.sessionTtlMs);
+  const loginThrottle = new LoginThrottleService(config.loginThrottle);
+  const twoFactor = new TwoFactorService(secrets, config.twoFactor.issuer);
   return {
     config,
     logger,
     passwords,
     users,
-    tokens: new TokenService(config.sessionTtlMs),
+    tokens,
     sessions,
     mailer,
     passwordReset: new PasswordResetService(
@@ -89,7 +98,15 @@ export function createServices(config: Config, orm: MikroORM, logger: Logger): S
       logger,
     ),
     passport: createPassport(orm, users),
-    loginThrottle: new LoginThrottleService(config.loginThrottle),
+    loginThrottle,
+    twoFactor,
+    logins: new LoginService({
+      secrets,
+      twoFactor,
+      tokens,
+      throttle: loginThrottle,
+      challengeTtlMs: config.twoFactor.challengeTtlMs,
+    }),
     audit,
     organisations: new OrganisationService(config, users, audit),
     projects: new ProjectService(audit),

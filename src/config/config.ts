@@ -9,6 +9,8 @@ const bool = z
 
 const port = z.coerce.number().int().min(0).max(65535);
 
+const httpUrl = z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL');
+
 /**
  * Every environment variable Flagward reads, with its default.
  * The README's configuration table documents exactly this list.
@@ -77,6 +79,23 @@ const envSchema = z.object({
     .max(24 * 90)
     .default(72),
   WEBHOOK_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+  // Google sign-in: Flagsmith's names first, GOOGLE_* as the alternative.
+  OAUTH_CLIENT_ID: z.string().min(1).optional(),
+  OAUTH_CLIENT_SECRET: z.string().min(1).optional(),
+  GOOGLE_CLIENT_ID: z.string().min(1).optional(),
+  GOOGLE_CLIENT_SECRET: z.string().min(1).optional(),
+  GOOGLE_AUTHORIZATION_URL: httpUrl.optional(),
+  GOOGLE_TOKEN_URL: httpUrl.optional(),
+  GOOGLE_USER_PROFILE_URL: httpUrl.optional(),
+  GITHUB_CLIENT_ID: z.string().min(1).optional(),
+  GITHUB_CLIENT_SECRET: z.string().min(1).optional(),
+  GITHUB_AUTHORIZATION_URL: httpUrl.optional(),
+  GITHUB_TOKEN_URL: httpUrl.optional(),
+  GITHUB_USER_PROFILE_URL: httpUrl.optional(),
+  GITHUB_USER_EMAIL_URL: httpUrl.optional(),
+  OAUTH_SIGNUP: bool.default(true),
+  TOTP_ISSUER: z.string().min(1).max(64).default('Flagward'),
+  TWO_FACTOR_CHALLENGE_MINUTES: z.coerce.number().positive().max(60).default(5),
 });
 
 export interface Config {
@@ -106,6 +125,34 @@ export interface Config {
   readonly publicUrl: string;
   readonly mail: MailConfig;
   readonly passwordResetTtlMs: number;
+  readonly oauth: OAuthConfig;
+  readonly twoFactor: TwoFactorConfig;
+}
+
+/** One OAuth provider's client; the URLs override the provider's own (proxies, tests). */
+export interface OAuthClientConfig {
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly authorizationUrl?: string | undefined;
+  readonly tokenUrl?: string | undefined;
+  readonly userProfileUrl?: string | undefined;
+  /** GitHub only: where the account's e-mail addresses (and whether verified) are read. */
+  readonly userEmailUrl?: string | undefined;
+}
+
+export interface OAuthConfig {
+  /** Unset (no client id and secret): Google sign-in is off and says so. */
+  readonly google: OAuthClientConfig | undefined;
+  readonly github: OAuthClientConfig | undefined;
+  /** Whether a first OAuth sign-in with an unknown verified e-mail creates an account. */
+  readonly signup: boolean;
+}
+
+export interface TwoFactorConfig {
+  /** The name authenticator apps show for the account. */
+  readonly issuer: string;
+  /** How long a sign-in waits for its second factor. */
+  readonly challengeTtlMs: number;
 }
 
 export interface MailConfig {
@@ -170,6 +217,18 @@ export function loadConfig(env: Env): Config {
     );
   }
   const e = parsed.data;
+  const unpaired = (
+    [
+      ['OAUTH_CLIENT_ID', 'OAUTH_CLIENT_SECRET'],
+      ['GOOGLE_CLIENT_ID', 'GOOGLE_CLIENT_SECRET'],
+      ['GITHUB_CLIENT_ID', 'GITHUB_CLIENT_SECRET'],
+    ] as const
+  ).filter(([id, secret]) => (e[id] === undefined) !== (e[secret] === undefined));
+  if (unpaired.length) {
+    throw new ConfigError(
+      unpaired.map(([id, secret]) => `${id} and ${secret}: set both or neither`),
+    );
+  }
   const dataDir = path.resolve(e.FLAGWARD_DATA_DIR);
   return deepFreeze({
     http: { port: e.PORT, host: e.HOST, trustProxy: e.TRUST_PROXY },
@@ -211,7 +270,38 @@ export function loadConfig(env: Env): Config {
       deadAfterMs: Math.round(e.WEBHOOK_DEAD_AFTER_HOURS * 3600_000),
       pollMs: e.WEBHOOK_POLL_MS,
     },
+    oauth: {
+      google: oauthClient(
+        e.OAUTH_CLIENT_ID ?? e.GOOGLE_CLIENT_ID,
+        e.OAUTH_CLIENT_SECRET ?? e.GOOGLE_CLIENT_SECRET,
+        {
+          authorizationUrl: e.GOOGLE_AUTHORIZATION_URL,
+          tokenUrl: e.GOOGLE_TOKEN_URL,
+          userProfileUrl: e.GOOGLE_USER_PROFILE_URL,
+        },
+      ),
+      github: oauthClient(e.GITHUB_CLIENT_ID, e.GITHUB_CLIENT_SECRET, {
+        authorizationUrl: e.GITHUB_AUTHORIZATION_URL,
+        tokenUrl: e.GITHUB_TOKEN_URL,
+        userProfileUrl: e.GITHUB_USER_PROFILE_URL,
+        userEmailUrl: e.GITHUB_USER_EMAIL_URL,
+      }),
+      signup: e.OAUTH_SIGNUP,
+    },
+    twoFactor: {
+      issuer: e.TOTP_ISSUER,
+      challengeTtlMs: Math.round(e.TWO_FACTOR_CHALLENGE_MINUTES * 60_000),
+    },
   });
+}
+
+function oauthClient(
+  clientId: string | undefined,
+  clientSecret: string | undefined,
+  urls: Omit<OAuthClientConfig, 'clientId' | 'clientSecret'>,
+): OAuthClientConfig | undefined {
+  if (!clientId || !clientSecret) return undefined;
+  return { clientId, clientSecret, ...urls };
 }
 
 /** A copy of the config with some parts replaced (tests, CLI). */

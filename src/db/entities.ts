@@ -19,8 +19,10 @@ import { Tag } from '../projects/tag.entity';
 import { Role, RoleAssignment } from '../roles/role.entity';
 import { Segment, SegmentCondition, SegmentRule } from '../segments/segment.entity';
 import { ApiUsage, FeatureEvaluation } from '../usage/api-usage.entity';
+import { BackupCode } from '../users/backup-code.entity';
 import { LoginThrottle } from '../users/login-throttle.entity';
 import { PasswordResetToken } from '../users/password-reset-token.entity';
+import { SocialAccount } from '../users/social-account.entity';
 import { UserSession } from '../users/user-session.entity';
 import { User } from '../users/user.entity';
 import { WebhookAttempt, WebhookDelivery } from '../webhooks/delivery.entity';
@@ -32,6 +34,8 @@ export const ENTITIES = [
   UserSession,
   PasswordResetToken,
   LoginThrottle,
+  SocialAccount,
+  BackupCode,
   Organisation,
   OrganisationMembership,
   OrganisationApiKey,

@@ -1,7 +1,10 @@
-import type { MikroORM } from '@mikro-orm/core';
+import type { Orm } from '../db/orm';
 import type { NextFunction, Request, Response } from 'express';
 import type { ApiKeyService } from '../organisations/api-key.service';
+import { AppError } from '../shared/errors';
 import { sha256Hex } from '../shared/ids';
+import { LoginMethod } from '../users/login-method';
+import type { LoginService } from '../users/login.service';
 import { ANONYMOUS, type Principal } from '../users/principal';
 import type { TokenService } from '../users/session.service';
 import { SessionKind } from '../users/user-session.entity';
@@ -17,17 +20,52 @@ declare module 'express-serve-static-core' {
 const BEARER = /^(?:Bearer|Token)\s+(\S+)$/i;
 const API_KEY = /^Api-Key\s+(\S+)$/i;
 
+type UserPrincipal = Extract<Principal, { kind: 'user' }>;
+
 /**
  * Works out who is calling: an organisation API key (`Authorization: Api-Key …`) or a
  * bearer token (`Authorization: Bearer …`, or Flagsmith's `Token …`) wins over the session
  * cookie. An invalid key or token makes the caller anonymous.
+ *
+ * A user's session also has to have been opened with a login method every one of the user's
+ * organisations still allows: a session that no longer qualifies is ended, and the request
+ * refused with UNAUTHENTICATED (reason LOGIN_METHOD_NOT_ALLOWED).
  */
-export function principalMiddleware(orm: MikroORM, tokens: TokenService, apiKeys: ApiKeyService) {
-  return (req: Request, _res: Response, next: NextFunction): void => {
+export function principalMiddleware(
+  orm: Orm,
+  deps: {
+    readonly tokens: TokenService;
+    readonly apiKeys: ApiKeyService;
+    readonly logins: LoginService;
+  },
+) {
+  const admitUser = async (req: Request, res: Response, principal: UserPrincipal) => {
+    const em = orm.em.fork();
+    const allowed = await deps.logins.allowedMethods(em, principal.user.id);
+    if (allowed === null || allowed.has(principal.session.method)) {
+      req.principal = principal;
+      return true;
+    }
+    if (principal.session.kind === SessionKind.TOKEN) {
+      await deps.tokens.revoke(em, principal.session.idHash);
+    } else {
+      await new Promise<void>((resolve) => req.session.destroy(() => resolve()));
+    }
+    const list = [...allowed];
+    const error = new AppError(
+      'UNAUTHENTICATED',
+      `Your organisation no longer allows sessions opened with ${principal.session.method}; sign in again${list.length ? ` with ${list.join(' or ')}` : ''}`,
+      { reason: 'LOGIN_METHOD_NOT_ALLOWED', allowedMethods: list },
+    );
+    res.status(401).json({ errors: [{ message: error.message, extensions: error.extensions }] });
+    return false;
+  };
+
+  return (req: Request, res: Response, next: NextFunction): void => {
     const authorization = req.get('authorization') ?? '';
     const apiKey = API_KEY.exec(authorization);
     if (apiKey?.[1]) {
-      apiKeys
+      deps.apiKeys
         .authenticate(orm.em.fork(), apiKey[1])
         .then((found) => {
           req.principal = found ?? ANONYMOUS;
@@ -37,30 +75,42 @@ export function principalMiddleware(orm: MikroORM, tokens: TokenService, apiKeys
       return;
     }
     const match = BEARER.exec(authorization);
-    if (match?.[1]) {
-      tokens
-        .resolve(orm.em.fork(), match[1])
-        .then((found) => {
-          req.principal = found
+    const resolved: Promise<UserPrincipal | null> = match?.[1]
+      ? deps.tokens.resolve(orm.em.fork(), match[1]).then((found) =>
+          found
             ? {
                 kind: 'user',
                 user: found.user,
-                session: { idHash: found.idHash, kind: SessionKind.TOKEN },
+                session: {
+                  idHash: found.idHash,
+                  kind: SessionKind.TOKEN,
+                  method: found.loginMethod,
+                },
               }
-            : ANONYMOUS;
+            : null,
+        )
+      : Promise.resolve(
+          req.user
+            ? {
+                kind: 'user',
+                user: req.user as User,
+                session: {
+                  idHash: sha256Hex(req.sessionID),
+                  kind: SessionKind.COOKIE,
+                  method: req.session.loginMethod ?? LoginMethod.PASSWORD,
+                },
+              }
+            : null,
+        );
+    resolved
+      .then(async (principal) => {
+        if (!principal) {
+          req.principal = ANONYMOUS;
           next();
-        })
-        .catch(next);
-      return;
-    }
-    const user = req.user as User | undefined;
-    req.principal = user
-      ? {
-          kind: 'user',
-          user,
-          session: { idHash: sha256Hex(req.sessionID), kind: SessionKind.COOKIE },
+        } else if (await admitUser(req, res, principal)) {
+          next();
         }
-      : ANONYMOUS;
-    next();
+      })
+      .catch(next);
   };
 }

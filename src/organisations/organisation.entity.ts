@@ -1,8 +1,9 @@
-import { Entity, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
+import { Entity, Enum, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
 import { Field, ID, ObjectType } from 'type-graphql';
 import { permissionOn } from '../permissions/requirement';
 import { TypeRequires } from '../permissions/requires.decorator';
 import { newUuid } from '../shared/ids';
+import { LoginMethod } from '../users/login-method';
 
 @ObjectType()
 @TypeRequires(permissionOn('ORGANISATION_MEMBER', 'root'))
@@ -17,7 +18,8 @@ export class Organisation {
     | 'persistTraitData'
     | 'blockAccessToAdmin'
     | 'featureAnalytics'
-    | 'force2fa';
+    | 'force2fa'
+    | 'allowedLoginMethods';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'integer', autoincrement: true })
@@ -60,7 +62,15 @@ export class Organisation {
   @Property({ type: 'boolean', default: true })
   featureAnalytics: boolean = true;
 
+  /** Members must have two-factor sign-in on before they can reach this organisation. */
   @Field()
   @Property({ type: 'boolean', default: false })
   force2fa: boolean = false;
+
+  @Field(() => [LoginMethod], {
+    description:
+      'The login methods members may sign in with; empty allows every method. A member whose session was opened another way is signed out.',
+  })
+  @Enum({ items: () => LoginMethod, array: true, nativeEnumName: 'login_method', default: [] })
+  allowedLoginMethods: LoginMethod[] = [];
 }

@@ -14,8 +14,8 @@ import type { GraphQLContext } from '../graphql/context';
 import { Authenticated, Public } from '../permissions/requirement';
 import { DenyByDefault, Requires, TypeRequires } from '../permissions/requires.decorator';
 import { PermissionService } from '../permissions/permission.service';
-import { TooManyRequestsError, UnauthenticatedError } from '../shared/errors';
-import { sha256Hex } from '../shared/ids';
+import { UnauthenticatedError } from '../shared/errors';
+import { LoginMethod } from './login-method';
 import { authenticateLocal } from './passport';
 import { SessionKind } from './user-session.entity';
 import { User } from './user.entity';
@@ -43,17 +43,41 @@ export class LoginInput {
   mode!: LoginMode;
 }
 
+@InputType()
+export class TwoFactorLoginInput {
+  @Field({ description: 'The `twoFactorChallenge` the first step answered with.' })
+  @MaxLength(2048)
+  challenge!: string;
+
+  @Field({ description: 'The current six-digit code of the authenticator app, or a backup code.' })
+  @MaxLength(64)
+  code!: string;
+
+  @Field(() => LoginMode, { defaultValue: LoginMode.COOKIE })
+  mode!: LoginMode;
+}
+
 @ObjectType()
 @TypeRequires(Public)
 export class LoginPayload {
-  @Field(() => User)
-  user!: User;
+  @Field(() => User, {
+    nullable: true,
+    description: 'The signed-in user; null while a second factor is awaited.',
+  })
+  user!: User | null;
 
   @Field(() => String, {
     nullable: true,
     description: 'The bearer token (TOKEN mode only); shown once.',
   })
   token!: string | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'Set when the account has two-factor sign-in on: pass it with a code to completeTwoFactorLogin (valid for a few minutes).',
+  })
+  twoFactorChallenge!: string | null;
 }
 
 @DenyByDefault()
@@ -66,7 +90,10 @@ export class AuthResolver {
     return principal.user;
   }
 
-  @Mutation(() => LoginPayload, { description: 'Signs in with email and password.' })
+  @Mutation(() => LoginPayload, {
+    description:
+      'Signs in with email and password. With two-factor sign-in on, answers with a challenge for completeTwoFactorLogin instead.',
+  })
   @Requires(Public)
   async login(@Arg('input') input: LoginInput, @Ctx() ctx: GraphQLContext): Promise<LoginPayload> {
     const { req, res, services, em } = ctx;
@@ -75,10 +102,7 @@ export class AuthResolver {
     if (retryAfter > 0) {
       // Cost what a password check costs, so a block tells no more than a failure does.
       await services.passwords.verifyDecoy(input.password);
-      throw new TooManyRequestsError(
-        `Too many failed sign-in attempts; try again in ${retryAfter} seconds`,
-        retryAfter,
-      );
+      throw throttle.blockedError(retryAfter);
     }
     const user = await authenticateLocal(services.passport, req, res, input.email, input.password);
     if (!user) {
@@ -87,27 +111,28 @@ export class AuthResolver {
       throw new UnauthenticatedError('Unable to sign in with the provided credentials');
     }
     await throttle.recordSuccess(em, input.email);
-    user.lastLogin = new Date();
-    await em.nativeUpdate(User, { id: user.id }, { lastLogin: user.lastLogin });
-    let token: string | null = null;
-    let idHash: string;
-    if (input.mode === LoginMode.TOKEN) {
-      token = await services.tokens.issue(em, user, {
-        userAgent: req.get('user-agent'),
-        ip: req.ip,
-      });
-      idHash = sha256Hex(token);
-    } else {
-      // passport regenerates the session id on login (no session fixation).
-      await new Promise<void>((resolve, reject) =>
-        req.login(user, (err) => (err ? reject(err as Error) : resolve())),
-      );
-      idHash = sha256Hex(req.sessionID);
+    const admission = await services.logins.admit(em, user, LoginMethod.PASSWORD);
+    if (admission.kind === 'twoFactor') {
+      return { user: null, token: null, twoFactorChallenge: admission.challenge };
     }
-    const kind = token ? SessionKind.TOKEN : SessionKind.COOKIE;
-    ctx.principal = { kind: 'user', user, session: { idHash, kind } };
-    ctx.permissions = new PermissionService(em, ctx.principal);
-    return { user, token };
+    return signIn(ctx, user, admission.method, input.mode);
+  }
+
+  @Mutation(() => LoginPayload, {
+    description: 'The second step of a sign-in with two-factor sign-in on.',
+  })
+  @Requires(Public)
+  async completeTwoFactorLogin(
+    @Arg('input') input: TwoFactorLoginInput,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<LoginPayload> {
+    const { user, method } = await ctx.services.logins.completeChallenge(
+      ctx.em,
+      input.challenge,
+      input.code,
+      ctx.req.ip,
+    );
+    return signIn(ctx, user, method, input.mode);
   }
 
   @Mutation(() => Boolean, {
@@ -129,4 +154,18 @@ export class AuthResolver {
     );
     return true;
   }
+}
+
+/** Opens the session and makes the rest of this request run as the signed-in user. */
+async function signIn(
+  ctx: GraphQLContext,
+  user: User,
+  method: LoginMethod,
+  mode: LoginMode,
+): Promise<LoginPayload> {
+  const kind = mode === LoginMode.TOKEN ? SessionKind.TOKEN : SessionKind.COOKIE;
+  const opened = await ctx.services.logins.openSession(ctx.em, ctx.req, user, method, kind);
+  ctx.principal = { kind: 'user', user, session: { idHash: opened.idHash, kind, method } };
+  ctx.permissions = new PermissionService(ctx.em, ctx.principal);
+  return { user, token: opened.token, twoFactorChallenge: null };
 }

@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { LoginThrottleConfig } from '../config/config';
+import { TooManyRequestsError } from '../shared/errors';
 
 /** The throttle subject of an account: the email as sign-in compares it. */
 export function accountSubject(email: string): string {
@@ -23,6 +24,14 @@ export function addressSubject(address: string | undefined): string {
  */
 export class LoginThrottleService {
   constructor(private readonly config: LoginThrottleConfig) {}
+
+  /** The error a blocked account or address gets. */
+  blockedError(retryAfterSeconds: number): TooManyRequestsError {
+    return new TooManyRequestsError(
+      `Too many failed sign-in attempts; try again in ${retryAfterSeconds} seconds`,
+      retryAfterSeconds,
+    );
+  }
 
   /** Seconds until both the account and the address may try again; 0 when neither is blocked. */
   async blockedFor(em: EntityManager, email: string, address: string | undefined): Promise<number> {

@@ -1,4 +1,5 @@
 import type { User } from './user.entity';
+import type { LoginMethod } from './login-method';
 import type { SessionKind } from './user-session.entity';
 
 /** Who is making a request. */
@@ -8,7 +9,11 @@ export type Principal =
       readonly kind: 'user';
       readonly user: User;
       /** The session or token the request came with (its hashed id). */
-      readonly session: { readonly idHash: string; readonly kind: SessionKind };
+      readonly session: {
+        readonly idHash: string;
+        readonly kind: SessionKind;
+        readonly method: LoginMethod;
+      };
     }
   | {
       /** An organisation API key (`Authorization: Api-Key …`): acts within one organisation. */

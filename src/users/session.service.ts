@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/core';
 import type { MikroORM } from '@mikro-orm/core';
 import session, { type SessionData } from 'express-session';
 import { randomSecret, sha256Hex } from '../shared/ids';
+import { LoginMethod } from './login-method';
 import { SessionKind, UserSession } from './user-session.entity';
 import { User } from './user.entity';
 
@@ -14,11 +15,17 @@ export interface SessionMeta {
 export class TokenService {
   constructor(private readonly ttlMs: number) {}
 
-  async issue(em: EntityManager, user: User, meta: SessionMeta): Promise<string> {
+  async issue(
+    em: EntityManager,
+    user: User,
+    meta: SessionMeta,
+    loginMethod: LoginMethod = LoginMethod.PASSWORD,
+  ): Promise<string> {
     const token = randomSecret(32);
     em.create(UserSession, {
       idHash: sha256Hex(token),
       kind: SessionKind.TOKEN,
+      loginMethod,
       user,
       expiresAt: new Date(Date.now() + this.ttlMs),
       userAgent: meta.userAgent?.slice(0, 512) ?? null,
@@ -29,7 +36,10 @@ export class TokenService {
   }
 
   /** The active user behind a token, or null (unknown, expired, or user deactivated). */
-  async resolve(em: EntityManager, token: string): Promise<{ user: User; idHash: string } | null> {
+  async resolve(
+    em: EntityManager,
+    token: string,
+  ): Promise<{ user: User; idHash: string; loginMethod: LoginMethod } | null> {
     const idHash = sha256Hex(token);
     const row = await em.findOne(
       UserSession,
@@ -37,7 +47,7 @@ export class TokenService {
       { populate: ['user'] },
     );
     if (!row?.user || !row.user.isActive) return null;
-    return { user: row.user, idHash };
+    return { user: row.user, idHash, loginMethod: row.loginMethod };
   }
 
   async revoke(em: EntityManager, idHash: string): Promise<void> {
@@ -78,6 +88,7 @@ export class OrmSessionStore extends session.Store {
         idHash: sha256Hex(sid),
         kind: SessionKind.COOKIE,
         user: typeof userId === 'number' ? em.getReference(User, userId) : null,
+        loginMethod: data.loginMethod ?? LoginMethod.PASSWORD,
         data: JSON.parse(JSON.stringify(data)) as Record<string, unknown>,
         expiresAt,
         lastSeenAt: new Date(),

@@ -8,6 +8,7 @@ import {
   Property,
   type Rel,
 } from '@mikro-orm/core';
+import { LoginMethod } from './login-method';
 import { User } from './user.entity';
 
 export enum SessionKind {
@@ -23,7 +24,8 @@ export enum SessionKind {
  */
 @Entity({ tableName: 'user_sessions' })
 export class UserSession {
-  [OptionalProps]?: 'createdAt' | 'lastSeenAt' | 'data' | 'user' | 'userAgent' | 'ip';
+  [OptionalProps]?:
+    'createdAt' | 'lastSeenAt' | 'data' | 'user' | 'userAgent' | 'ip' | 'loginMethod';
 
   @PrimaryKey({ type: 'string', length: 64 })
   idHash!: string;
@@ -54,4 +56,8 @@ export class UserSession {
 
   @Property({ type: 'string', length: 64, nullable: true })
   ip?: string | null;
+
+  /** How the session was opened; checked against its user's organisations on every use. */
+  @Enum({ items: () => LoginMethod, nativeEnumName: 'login_method', default: LoginMethod.PASSWORD })
+  loginMethod: LoginMethod = LoginMethod.PASSWORD;
 }

@@ -12,7 +12,14 @@ import { newUuid } from '../shared/ids';
 })
 export class User {
   [OptionalProps]?:
-    'uuid' | 'isStaff' | 'isSuperuser' | 'isActive' | 'dateJoined' | 'firstName' | 'lastName';
+    | 'uuid'
+    | 'isStaff'
+    | 'isSuperuser'
+    | 'isActive'
+    | 'dateJoined'
+    | 'firstName'
+    | 'lastName'
+    | 'twoFactorEnabled';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'integer', autoincrement: true })
@@ -60,4 +67,23 @@ export class User {
   @Index()
   @Property({ type: 'datetime', defaultRaw: 'now()' })
   dateJoined: Date = new Date();
+
+  /** The TOTP seed, sealed with the instance key (context `totp:<id>`); null until set up. */
+  @Property({ type: 'text', nullable: true, lazy: true })
+  totpSealed?: string | null;
+
+  /** When two-factor sign-in was confirmed; null while it is off. */
+  @Property({ type: 'datetime', nullable: true })
+  totpEnabledAt?: Date | null;
+
+  /** The last TOTP time step accepted: each code is good once. */
+  @Property({ type: 'integer', nullable: true })
+  totpLastStep?: number | null;
+
+  /** Whether sign-in asks for a code from an authenticator app. */
+  @Field(() => Boolean, { nullable: true })
+  @FieldRequires({ kind: 'self-or-admin-of-user' })
+  get twoFactorEnabled(): boolean {
+    return this.totpEnabledAt != null;
+  }
 }

@@ -7,7 +7,7 @@ import type { Json } from './events';
 import { postWebhook, type SenderOptions, type WebhookOutcome } from './http-sender';
 import type { WebhookOutbox } from './outbox';
 import { pythonJsonDumps } from './python-json';
-import type { SecretBox } from './secret-box';
+import type { SecretBox } from '../shared/secret-box';
 import { DELIVERY_HEADERS, deliverySignature, flagsmithSignature } from './signing';
 
 /** How many deliveries one worker claims (and sends concurrently) at a time. */

@@ -10,7 +10,7 @@ import { DeliveryStatus, WebhookAttempt, WebhookDelivery } from './delivery.enti
 import { flagEventData, type Json, webhookTimestamp, WebhookEvent } from './events';
 import { checkWebhookUrl, type SenderOptions } from './http-sender';
 import { changedBy, type WebhookOutbox } from './outbox';
-import type { SecretBox } from './secret-box';
+import type { SecretBox } from '../shared/secret-box';
 import { Webhook, WebhookScope } from './webhook.entity';
 import type {
   CreateEnvironmentWebhookInput,

@@ -45,6 +45,7 @@ const NOT_AUDITED: Record<string, string> = {
   revokeSession: "ends one of the caller's own sessions: authentication, not a change of data",
   logoutEverywhere: "ends the caller's own sessions: authentication, not a change of data",
   requestPasswordReset: 'mails a sign-in link: authentication, not a change of data',
+  completeTwoFactorLogin: 'the second step of login: authentication, not a change of data',
 };
 
 /** Tables whose row counts a failed mutation must leave as they were. */

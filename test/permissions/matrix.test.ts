@@ -22,6 +22,7 @@ import { Project } from '../../src/projects/project.entity';
 import { Role, RoleAssignment } from '../../src/roles/role.entity';
 import { User } from '../../src/users/user.entity';
 import { ANONYMOUS, type Principal } from '../../src/users/principal';
+import { LoginMethod } from '../../src/users/login-method';
 import { SessionKind } from '../../src/users/user-session.entity';
 import { createTestApp, type TestApp } from '../support/test-app';
 
@@ -124,7 +125,11 @@ async function grant(
 
 function service(user: User | null): PermissionService {
   const principal: Principal = user
-    ? { kind: 'user', user, session: { idHash: 'test', kind: SessionKind.TOKEN } }
+    ? {
+        kind: 'user',
+        user,
+        session: { idHash: 'test', kind: SessionKind.TOKEN, method: LoginMethod.PASSWORD },
+      }
     : ANONYMOUS;
   return new PermissionService(fork(), principal);
 }

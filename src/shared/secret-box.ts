@@ -6,16 +6,17 @@ const TAG_BYTES = 16;
 const KEY_BYTES = 32;
 const HKDF_SALT = 'flagward';
 const HKDF_INFO = 'webhook-secret/v1';
-const DECRYPT_ERROR = 'webhook secret cannot be decrypted (was SECRET_KEY changed?)';
+const DECRYPT_ERROR = 'sealed value cannot be decrypted (was SECRET_KEY changed?)';
 
 /**
- * Encrypts webhook secrets at rest.
+ * Encrypts secrets the server must read back (webhook signing secrets, TOTP seeds) at rest.
  *
  * The AES-256-GCM key is derived from the server's master key with HKDF-SHA256
- * (salt `flagward`, info `webhook-secret/v1`). A sealed value is
+ * (salt `flagward`, info `webhook-secret/v1`, the name it had when webhooks were its only use;
+ * kept so sealed values stay readable). A sealed value is
  * `'v1.' + base64url(12-byte random IV ‖ 16-byte GCM tag ‖ ciphertext)`.
  *
- * `context` (e.g. `webhook:12`) is authenticated as GCM additional data, so a sealed value only
+ * `context` (e.g. `webhook:12`, `totp:7`) is authenticated as GCM additional data, so a sealed value only
  * opens with the same context: copying one row's ciphertext into another row fails to decrypt.
  */
 export class SecretBox {
@@ -35,7 +36,7 @@ export class SecretBox {
     return VERSION_PREFIX + Buffer.concat([iv, tag, ciphertext]).toString('base64url');
   }
 
-  /** Throws `Error('webhook secret cannot be decrypted …')` for any tampered or foreign input. */
+  /** Throws `Error('sealed value cannot be decrypted …')` for any tampered or foreign input. */
   open(sealed: string, context = ''): string {
     if (typeof sealed !== 'string' || !sealed.startsWith(VERSION_PREFIX)) {
       throw new Error(DECRYPT_ERROR);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { SecretBox } from '../../src/webhooks/secret-box';
+import { SecretBox } from '../../src/shared/secret-box';
 
-const DECRYPT_ERROR = 'webhook secret cannot be decrypted (was SECRET_KEY changed?)';
+const DECRYPT_ERROR = 'sealed value cannot be decrypted (was SECRET_KEY changed?)';
 
 // Sealed independently with Python `cryptography` 48: HKDF-SHA256(b'test-master-key',
 // salt=b'flagward', info=b'webhook-secret/v1', length=32), AES-GCM with IV bytes 0..11,
