@@ -1,6 +1,7 @@
-import { IsEmail, IsOptional, MaxLength } from 'class-validator';
+import { ArrayMaxSize, IsEmail, IsOptional, MaxLength } from 'class-validator';
 import { Field, ID, InputType } from 'type-graphql';
 import { NameField } from '../shared/validation';
+import { LoginMethod } from '../users/login-method';
 import { OrganisationRole } from './membership.entity';
 
 @InputType()
@@ -34,6 +35,22 @@ export class UpdateOrganisationInput {
 
   @Field({ nullable: true })
   featureAnalytics?: boolean;
+
+  @Field({
+    nullable: true,
+    description:
+      'Members must turn on two-factor sign-in before they can reach the organisation (yours must be on to set this).',
+  })
+  force2fa?: boolean;
+
+  @Field(() => [LoginMethod], {
+    nullable: true,
+    description:
+      'The login methods members may use; empty allows all. Must include the method of your own session.',
+  })
+  @IsOptional()
+  @ArrayMaxSize(3)
+  allowedLoginMethods?: LoginMethod[] | null;
 }
 
 @InputType()

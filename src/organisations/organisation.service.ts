@@ -65,6 +65,7 @@ export class OrganisationService {
     org: Organisation,
     input: UpdateOrganisationInput,
   ): Promise<Organisation> {
+    guardOwnAccess(p, input);
     return em.transactional(async (tx) => {
       const before = snapshot(org);
       if (input.name !== undefined) org.name = input.name.trim();
@@ -75,11 +76,16 @@ export class OrganisationService {
         'persistTraitData',
         'stopServingFlags',
         'featureAnalytics',
+        'force2fa',
       ] as const) {
         const value = input[key];
         if (value === null) throw new ValidationError(`input.${key}`, 'must not be null');
         if (value !== undefined) org[key] = value;
       }
+      if (input.allowedLoginMethods !== undefined) {
+        org.allowedLoginMethods = [...new Set(input.allowedLoginMethods ?? [])].sort();
+      }
+
       await this.audit.record(tx, p, {
         organisationId: org.id,
         type: AuditObjectType.ORGANISATION,
@@ -229,5 +235,30 @@ function snapshot(org: Organisation): Record<string, unknown> {
     persistTraitData: org.persistTraitData,
     stopServingFlags: org.stopServingFlags,
     featureAnalytics: org.featureAnalytics,
+    force2fa: org.force2fa,
+    allowedLoginMethods: [...org.allowedLoginMethods],
   };
+}
+
+/**
+ * A user may not set rules that would shut themselves out at once: requiring two-factor
+ * sign-in while their own is off, or leaving out the method their own session was opened
+ * with. (An organisation API key is not bound by either.)
+ */
+function guardOwnAccess(p: PermissionService, input: UpdateOrganisationInput): void {
+  const principal = p.principal;
+  if (principal.kind !== 'user') return;
+  if (input.force2fa === true && !principal.user.twoFactorEnabled) {
+    throw new ForbiddenError(
+      'input.force2fa: turn on your own two-factor sign-in before requiring it of members',
+      { field: 'input.force2fa', reason: 'TWO_FACTOR_REQUIRED' },
+    );
+  }
+  const allowed = input.allowedLoginMethods ?? [];
+  if (allowed.length && !allowed.includes(principal.session.method)) {
+    throw new ForbiddenError(
+      `input.allowedLoginMethods: leaving out ${principal.session.method} would end your own session; sign in with an allowed method first`,
+      { field: 'input.allowedLoginMethods', reason: 'LOGIN_METHOD_NOT_ALLOWED' },
+    );
+  }
 }

@@ -60,9 +60,19 @@ interface Snapshot {
   readonly roles: ReadonlyMap<number, OrganisationRole>;
   readonly grants: readonly GrantRow[];
   readonly modelCodenames: ReadonlySet<string>;
+  /**
+   * Organisations the user belongs to but may not reach yet: they require two-factor
+   * sign-in, which the user has not turned on. Their memberships count for nothing meanwhile.
+   */
+  readonly awaitingTwoFactor: ReadonlySet<number>;
 }
 
-const EMPTY: Snapshot = { roles: new Map(), grants: [], modelCodenames: new Set() };
+const EMPTY: Snapshot = {
+  roles: new Map(),
+  grants: [],
+  modelCodenames: new Set(),
+  awaitingTwoFactor: new Set(),
+};
 
 /**
  * Answers "may this principal do KEY on that record?" for one request. Single checks
@@ -117,7 +127,15 @@ export class PermissionService {
     if (this.isSuperuser) return true;
     if (!this.isAuthenticated) return false;
     const ref = 'organisationId' in target ? target : await this.scopeOf(target);
-    return this.decide(await this.load(), key, ref);
+    const snap = await this.load();
+    if (this.decide(snap, key, ref)) return true;
+    if (snap.awaitingTwoFactor.has(ref.organisationId)) {
+      throw new ForbiddenError(
+        'This organisation requires two-factor sign-in: turn yours on (beginTwoFactorSetup) to reach it',
+        { reason: 'TWO_FACTOR_REQUIRED', organisationId: String(ref.organisationId) },
+      );
+    }
+    return false;
   }
 
   /** Throws FORBIDDEN naming the key when `can` is false. */
@@ -285,13 +303,20 @@ export class PermissionService {
     const roles = new Map([
       [key.organisationId, key.isAdmin ? OrganisationRole.ADMIN : OrganisationRole.USER],
     ]);
-    if (key.isAdmin) return { roles, grants: [], modelCodenames: new Set() };
+    if (key.isAdmin) {
+      return { roles, grants: [], modelCodenames: new Set(), awaitingTwoFactor: new Set() };
+    }
     const assigned = await this.em.find(RoleAssignment, { apiKey: key.id }, { fields: ['role'] });
     const grants = await this.em.find(PermissionGrant, {
       organisation: key.organisationId,
       role: { $in: assigned.map((r) => r.role.id) },
     });
-    return { roles, grants: grants.map(grantRow), modelCodenames: new Set() };
+    return {
+      roles,
+      grants: grants.map(grantRow),
+      modelCodenames: new Set(),
+      awaitingTwoFactor: new Set(),
+    };
   }
 
   private async loadForUser(userId: number): Promise<Snapshot> {
@@ -300,7 +325,21 @@ export class PermissionService {
       em.find(OrganisationMembership, { user: userId }, { fields: ['organisation', 'role'] }),
       em.find(UserGroupMembership, { user: userId }, { fields: ['group'], populate: ['group'] }),
     ]);
-    const roles = new Map(memberships.map((m) => [m.organisation.id, m.role]));
+    // Organisations requiring two-factor sign-in hold back a user who has not turned it on.
+    const hasTwoFactor = this.principal.kind === 'user' && this.principal.user.twoFactorEnabled;
+    const forcing =
+      hasTwoFactor || memberships.length === 0
+        ? []
+        : await em.find(Organisation, {
+            id: { $in: memberships.map((m) => m.organisation.id) },
+            force2fa: true,
+          });
+    const awaitingTwoFactor = new Set(forcing.map((o) => o.id));
+    const roles = new Map(
+      memberships
+        .filter((m) => !awaitingTwoFactor.has(m.organisation.id))
+        .map((m) => [m.organisation.id, m.role]),
+    );
     const groupIds = groupRows.map((g) => g.group.id);
     const instanceGroupIds = groupRows.filter((g) => !g.group.organisation).map((g) => g.group.id);
     const roleRows = await em.find(
@@ -327,6 +366,7 @@ export class PermissionService {
       roles,
       grants: grants.map(grantRow),
       modelCodenames: new Set(modelGrants.map((m) => m.codename)),
+      awaitingTwoFactor,
     };
   }
 }

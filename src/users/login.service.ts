@@ -65,7 +65,7 @@ export class LoginService {
     const memberships = await em.find(
       OrganisationMembership,
       { user: userId },
-      { fields: ['organisation.allowedLoginMethods'] },
+      { populate: ['organisation'] },
     );
     const restricting = memberships.filter((m) => m.organisation.allowedLoginMethods.length > 0);
     if (restricting.length === 0) return null;

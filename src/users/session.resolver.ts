@@ -16,6 +16,7 @@ import type { GraphQLContext } from '../graphql/context';
 import { Authenticated } from '../permissions/requirement';
 import { DenyByDefault, Requires, TypeRequires } from '../permissions/requires.decorator';
 import { UnauthenticatedError, ValidationError } from '../shared/errors';
+import { LoginMethod } from './login-method';
 import type { Principal } from './principal';
 import { publicSessionId } from './session.service';
 import { replacePassword } from './user-audit';
@@ -51,6 +52,9 @@ export class SessionInfo {
   @Field(() => String, { nullable: true })
   ip!: string | null;
 
+  @Field(() => LoginMethod, { description: 'How the session was opened.' })
+  loginMethod!: LoginMethod;
+
   @Field({ description: 'The session this request came with.' })
   current!: boolean;
 }
@@ -68,7 +72,7 @@ export class ChangePasswordInput {
 
 type UserPrincipal = Extract<Principal, { kind: 'user' }>;
 
-function signedInUser(principal: Principal): UserPrincipal {
+export function signedInUser(principal: Principal): UserPrincipal {
   if (principal.kind !== 'user') throw new UnauthenticatedError();
   return principal;
 }
@@ -90,6 +94,7 @@ export class SessionResolver {
       expiresAt: s.expiresAt,
       userAgent: s.userAgent ?? null,
       ip: s.ip ?? null,
+      loginMethod: s.loginMethod,
       current: s.idHash === me.session.idHash,
     }));
   }

@@ -17,9 +17,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog, AuditObjectType } from '../../src/audit/audit-log.entity';
 import { buildFlagwardSchema } from '../../src/graphql/schema';
 import { DeliveryStatus, WebhookDelivery } from '../../src/webhooks/delivery.entity';
+import { ModelPermissionGrant } from '../../src/permissions/permission-grant.entity';
 import { User } from '../../src/users/user.entity';
 import { createWorkspace, ok, type Workspace } from '../support/fixtures';
 import { createTestApp, type GqlResult, PASSWORD, type TestApp } from '../support/test-app';
+import { TestAuthenticator } from '../support/totp';
 
 /** A mutation's variables, made by its setup on fresh objects. */
 interface Prepared {
@@ -46,6 +48,8 @@ const NOT_AUDITED: Record<string, string> = {
   logoutEverywhere: "ends the caller's own sessions: authentication, not a change of data",
   requestPasswordReset: 'mails a sign-in link: authentication, not a change of data',
   completeTwoFactorLogin: 'the second step of login: authentication, not a change of data',
+  beginTwoFactorSetup:
+    'stores a pending seed that does nothing until confirmTwoFactor (which is audited)',
 };
 
 /** Tables whose row counts a failed mutation must leave as they were. */
@@ -71,6 +75,7 @@ const TABLES = [
   'webhook_deliveries',
   'permission_grants',
   'user_sessions',
+  'user_backup_codes',
   'users',
 ] as const;
 
@@ -237,6 +242,25 @@ async function deadLetter(): Promise<{ webhookId: string; deliveryId: string }> 
   await em().nativeUpdate(WebhookDelivery, { id: deliveryId }, { status: DeliveryStatus.DEAD });
   return { webhookId, deliveryId };
 }
+
+/** Starts two-factor setup afresh for a user; returns their authenticator app. */
+async function pendingTwoFactor(userId: number): Promise<TestAuthenticator> {
+  const fork = em();
+  const user = await fork.findOneOrFail(User, userId);
+  await t.app.services.twoFactor.disable(fork, user);
+  return new TestAuthenticator((await t.app.services.twoFactor.begin(fork, user)).manualEntryKey);
+}
+
+/** Turns two-factor sign-in on for a user; returns their backup codes. */
+async function withTwoFactor(userId: number): Promise<string[]> {
+  const app = await pendingTwoFactor(userId);
+  const fork = em();
+  const user = await fork.findOneOrFail(User, userId);
+  return t.app.services.twoFactor.confirm(fork, user, await app.next());
+}
+
+const twoFactorRow = (userId: number) => () =>
+  sql('select totp_sealed, totp_enabled_at, totp_last_step from users where id = ?', [userId]);
 
 /** A user who is not (yet) a member of the workspace's organisation. */
 async function newUser(): Promise<{ id: number; email: string }> {
@@ -537,6 +561,45 @@ const CASES: Record<string, Case> = {
               .findOneOrFail(User, user.id, { populate: ['passwordHash'] })
           ).passwordHash,
       };
+    },
+  },
+  confirmTwoFactor: {
+    type: AuditObjectType.USER,
+    query: 'mutation($c: String!) { confirmTwoFactor(code: $c) { backupCodes } }',
+    setup: async () => {
+      const app = await pendingTwoFactor(adminId);
+      return { vars: { c: await app.next() }, rows: twoFactorRow(adminId) };
+    },
+  },
+  regenerateBackupCodes: {
+    type: AuditObjectType.USER,
+    query: 'mutation($c: String!) { regenerateBackupCodes(code: $c) { backupCodes } }',
+    setup: async () => {
+      const [code] = await withTwoFactor(adminId);
+      return {
+        vars: { c: code },
+        rows: () => sql('select code_hash from user_backup_codes where user_id = ?', [adminId]),
+      };
+    },
+  },
+  disableTwoFactor: {
+    type: AuditObjectType.USER,
+    query: 'mutation($c: String!) { disableTwoFactor(code: $c) }',
+    setup: async () => {
+      const [code] = await withTwoFactor(adminId);
+      return { vars: { c: code }, rows: twoFactorRow(adminId) };
+    },
+  },
+  resetUserTwoFactor: {
+    type: AuditObjectType.USER,
+    query: 'mutation($u: ID!) { resetUserTwoFactor(userId: $u) }',
+    setup: async () => {
+      const user = await newUser();
+      await withTwoFactor(user.id);
+      const grants = em();
+      grants.create(ModelPermissionGrant, { user: adminId, codename: 'change_user' });
+      await grants.flush();
+      return { vars: { u: String(user.id) }, rows: twoFactorRow(user.id) };
     },
   },
   changePassword: {
