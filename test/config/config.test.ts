@@ -46,6 +46,22 @@ describe('configuration', () => {
     expect(message).not.toContain('hunter2');
   });
 
+  it('reads OAuth clients under Flagsmith’s names or GOOGLE_*, and refuses half a client', () => {
+    expect(loadConfig({}).oauth).toEqual({ google: undefined, github: undefined, signup: true });
+    const google = loadConfig({ OAUTH_CLIENT_ID: 'id', OAUTH_CLIENT_SECRET: 'shh' }).oauth.google;
+    expect(google).toMatchObject({ clientId: 'id', clientSecret: 'shh' });
+    const alt = loadConfig({
+      GOOGLE_CLIENT_ID: 'gid',
+      GOOGLE_CLIENT_SECRET: 'gs',
+      GOOGLE_TOKEN_URL: 'http://127.0.0.1:9/token',
+    }).oauth.google;
+    expect(alt).toMatchObject({ clientId: 'gid', tokenUrl: 'http://127.0.0.1:9/token' });
+    expect(() => loadConfig({ GITHUB_CLIENT_ID: 'only-the-id' })).toThrow(
+      /GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET: set both or neither/,
+    );
+    expect(() => loadConfig({ GOOGLE_TOKEN_URL: 'ftp://x' })).toThrow(/GOOGLE_TOKEN_URL/);
+  });
+
   it('stops the server at start-up with exit code 2 and the variable named', async () => {
     const res = await runCli(['serve'], { env: { PORT: 'eighty' } });
     expect(res.code).toBe(2);
