@@ -26,6 +26,7 @@ import { createServices, type Services } from './services';
 import { createLogger, type Logger } from './shared/logger';
 import { UsageRecorder } from './usage/usage-recorder';
 import { ANONYMOUS } from './users/principal';
+import { oauthRouter } from './users/oauth.router';
 import { userPagesRouter } from './users/pages';
 import { OrmSessionStore } from './users/session.service';
 import { WebhookDispatcher } from './webhooks/dispatcher';
@@ -153,6 +154,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     );
 
     app.use(userPagesRouter(db.orm, services));
+    // Google and GitHub sign-in share the session (and its cookie) with /graphql.
+    app.use(oauthRouter(db.orm, services, sessions));
 
     app.use((_req, res) => {
       res.status(404).json({ detail: 'Not found.' });

@@ -17,6 +17,8 @@ import type { Logger } from './shared/logger';
 import { Mailer } from './mail/mailer';
 import { LoginThrottleService } from './users/login-throttle.service';
 import { LoginService } from './users/login.service';
+import { OAuthService } from './users/oauth.service';
+import { registerOAuthStrategies } from './users/oauth.strategies';
 import { createPassport, type PassportInstance } from './users/passport';
 import { PasswordHasher } from './users/password';
 import { PasswordResetService } from './users/password-reset.service';
@@ -46,6 +48,8 @@ export interface Services {
   readonly twoFactor: TwoFactorService;
   /** What every way of signing in shares: restrictions, second factor, the session. */
   readonly logins: LoginService;
+  /** Google and GitHub sign-in: which account a provider's profile signs in as. */
+  readonly oauth: OAuthService;
   readonly audit: AuditService;
   readonly organisations: OrganisationService;
   readonly projects: ProjectService;
@@ -81,6 +85,13 @@ export function createServices(config: Config, orm: MikroORM, logger: Logger): S
   const tokens = new TokenService(config.sessionTtlMs);
   const loginThrottle = new LoginThrottleService(config.loginThrottle);
   const twoFactor = new TwoFactorService(secrets, config.twoFactor.issuer);
+  const passport = createPassport(orm, users);
+  const oauth = new OAuthService({
+    users,
+    audit,
+    strategies: registerOAuthStrategies(passport, config),
+    signup: config.oauth.signup,
+  });
   return {
     config,
     logger,
@@ -97,7 +108,7 @@ export function createServices(config: Config, orm: MikroORM, logger: Logger): S
       { publicUrl: config.publicUrl, ttlMs: config.passwordResetTtlMs },
       logger,
     ),
-    passport: createPassport(orm, users),
+    passport,
     loginThrottle,
     twoFactor,
     logins: new LoginService({
@@ -107,6 +118,7 @@ export function createServices(config: Config, orm: MikroORM, logger: Logger): S
       throttle: loginThrottle,
       challengeTtlMs: config.twoFactor.challengeTtlMs,
     }),
+    oauth,
     audit,
     organisations: new OrganisationService(config, users, audit),
     projects: new ProjectService(audit),

@@ -19,6 +19,7 @@ import { validateArgs } from './validate-args';
 import { AuthResolver } from '../users/auth.resolver';
 import { PasswordResetResolver } from '../users/password-reset.resolver';
 import { SessionResolver } from '../users/session.resolver';
+import { SignInOptionsResolver } from '../users/sign-in-options.resolver';
 import { TwoFactorResolver } from '../users/two-factor.resolver';
 import { UserResolver } from '../users/user.resolver';
 import { UsageResolver } from '../usage/usage.resolver';
@@ -26,6 +27,7 @@ import { WebhookDeliveryResolver, WebhookResolver } from '../webhooks/webhook.re
 
 export const RESOLVERS = [
   AuthResolver,
+  SignInOptionsResolver,
   SessionResolver,
   TwoFactorResolver,
   PasswordResetResolver,

@@ -12,7 +12,7 @@ import { normaliseEmail } from './user.service';
 const ALREADY_SET_UP = 'CAN NOT INIT CONFIGURATION. USER(S) ALREADY EXIST IN SYSTEM.';
 
 /** Headers for every page here: nothing external, never framed, never cached, no referrer. */
-function pageHeaders(res: Response): void {
+export function pageHeaders(res: Response): void {
   res.set({
     'content-security-policy':
       "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
@@ -23,13 +23,13 @@ function pageHeaders(res: Response): void {
   });
 }
 
-const escape = (text: string): string =>
+export const escape = (text: string): string =>
   text.replace(
     /[&<>"']/g,
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
   );
 
-function page(title: string, body: string): string {
+export function page(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <title>${escape(title)} · Flagward</title>
@@ -39,13 +39,13 @@ button{margin-top:1rem;padding:.5rem 1rem}.error{color:#b00020}</style></head>
 <body><h1>${escape(title)}</h1>${body}</body></html>`;
 }
 
-const field = (name: string, label: string, type: string, value = '', extra = ''): string =>
+export const field = (name: string, label: string, type: string, value = '', extra = ''): string =>
   `<label for="${name}">${escape(label)}</label><input id="${name}" name="${name}" type="${type}" value="${escape(value)}" ${extra}>`;
 
-const errorsOf = (errors: readonly string[]): string =>
+export const errorsOf = (errors: readonly string[]): string =>
   errors.map((e) => `<p class="error">${escape(e)}</p>`).join('');
 
-function text(body: unknown, key: string): string {
+export function text(body: unknown, key: string): string {
   const value = (body as Record<string, unknown> | undefined)?.[key];
   return typeof value === 'string' ? value : '';
 }
