@@ -11,9 +11,12 @@ import session from 'express-session';
 import type { GraphQLSchema } from 'graphql';
 import type { Config } from './config/config';
 import { resolveSecretKey } from './config/secret';
+import { adminRouter } from './admin/admin.router';
 import { type Database, migrate, openDatabase } from './db/orm';
 import type { GraphQLContext } from './graphql/context';
-import { formatError } from './graphql/errors';
+import { errorLogging, formatError } from './graphql/errors';
+import { Loaders } from './graphql/loaders';
+import { graphqlProtection, introspectionGate } from './graphql/protection';
 import { buildFlagwardSchema } from './graphql/schema';
 import { healthRouter } from './http/health';
 import { principalMiddleware } from './http/principal.middleware';
@@ -104,14 +107,22 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     });
     app.use(healthRouter(db.orm));
 
+    const protection = graphqlProtection(config.graphql);
     const apollo = new ApolloServer<GraphQLContext>({
       schema,
-      introspection: true,
+      // Who may ask for the schema is decided per request (introspectionGate).
+      introspection: config.graphql.introspection !== 'off',
       // The process's owner (the CLI's `serve`) handles signals by calling close(); Apollo's
       // own handler would stop it twice, and a second stop() never settles.
       stopOnTerminationSignals: false,
-      formatError: formatError(logger),
+      formatError,
+      validationRules: protection.validationRules,
+      allowBatchedHttpRequests: false,
+      includeStacktraceInErrorResponses: false,
       plugins: [
+        ...protection.plugins,
+        errorLogging(logger),
+        introspectionGate(config.graphql.introspection),
         ApolloServerPluginLandingPageDisabled(),
         ApolloServerPluginDrainHttpServer({ httpServer: server }),
       ],
@@ -141,6 +152,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           const principal = req.principal ?? ANONYMOUS;
           return {
             em,
+            loaders: new Loaders(em),
             principal,
             permissions: new PermissionService(em, principal),
             services,
@@ -156,6 +168,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     app.use(userPagesRouter(db.orm, services));
     // Google and GitHub sign-in share the session (and its cookie) with /graphql.
     app.use(oauthRouter(db.orm, services, sessions));
+    app.use(adminRouter(db.orm, services, sessions));
 
     app.use((_req, res) => {
       res.status(404).json({ detail: 'Not found.' });

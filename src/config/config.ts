@@ -33,6 +33,7 @@ const envSchema = z.object({
     .default(24 * 14),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   RESTRICT_ORGANISATION_CREATE_TO_SUPERUSERS: bool.default(false),
+  ENABLE_ADMIN_ACCESS_USER_PASS: bool.default(false),
   ARGON2_MEMORY_KIB: z.coerce.number().int().min(1024).default(19456),
   ARGON2_ITERATIONS: z.coerce.number().int().min(1).default(2),
   USAGE_FLUSH_SECONDS: z.coerce.number().positive().max(3600).default(10),
@@ -94,6 +95,13 @@ const envSchema = z.object({
   GITHUB_USER_PROFILE_URL: httpUrl.optional(),
   GITHUB_USER_EMAIL_URL: httpUrl.optional(),
   OAUTH_SIGNUP: bool.default(true),
+  NODE_ENV: z.string().optional(),
+  GRAPHQL_INTROSPECTION: z.enum(['everyone', 'staff', 'off']).optional(),
+  GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(100).default(12),
+  GRAPHQL_MAX_ALIASES: z.coerce.number().int().min(1).max(1000).default(15),
+  GRAPHQL_MAX_TOKENS: z.coerce.number().int().min(100).max(100_000).default(5000),
+  GRAPHQL_MAX_DIRECTIVES: z.coerce.number().int().min(1).max(1000).default(20),
+  GRAPHQL_MAX_COST: z.coerce.number().int().min(100).max(10_000_000).default(5000),
   TOTP_ISSUER: z.string().min(1).max(64).default('Flagward'),
   TWO_FACTOR_CHALLENGE_MINUTES: z.coerce.number().positive().max(60).default(5),
 });
@@ -109,6 +117,8 @@ export interface Config {
   readonly sessionTtlMs: number;
   readonly logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   readonly restrictOrganisationCreateToSuperusers: boolean;
+  /** Whether the admin IDE's sign-in page (/admin/) offers e-mail and password (else SSO only). */
+  readonly adminPasswordLogin: boolean;
   readonly argon2: { readonly memoryCost: number; readonly timeCost: number };
   /** How often buffered SDK usage counts are written to the database. */
   readonly usageFlushMs: number;
@@ -127,6 +137,20 @@ export interface Config {
   readonly passwordResetTtlMs: number;
   readonly oauth: OAuthConfig;
   readonly twoFactor: TwoFactorConfig;
+  /** NODE_ENV=production: the defaults of a public deployment (e.g. introspection for staff). */
+  readonly production: boolean;
+  readonly graphql: GraphQLConfig;
+}
+
+export interface GraphQLConfig {
+  /** Who may ask for the schema: everyone (development), staff (production), or nobody. */
+  readonly introspection: 'everyone' | 'staff' | 'off';
+  readonly maxDepth: number;
+  readonly maxAliases: number;
+  readonly maxTokens: number;
+  readonly maxDirectives: number;
+  /** graphql-armor's estimate: objects cost 2, scalars 1, times 1.5 per level of depth. */
+  readonly maxCost: number;
 }
 
 /** One OAuth provider's client; the URLs override the provider's own (proxies, tests). */
@@ -240,6 +264,7 @@ export function loadConfig(env: Env): Config {
     sessionTtlMs: e.SESSION_TTL_HOURS * 3600_000,
     logLevel: e.LOG_LEVEL,
     restrictOrganisationCreateToSuperusers: e.RESTRICT_ORGANISATION_CREATE_TO_SUPERUSERS,
+    adminPasswordLogin: e.ENABLE_ADMIN_ACCESS_USER_PASS,
     argon2: { memoryCost: e.ARGON2_MEMORY_KIB, timeCost: e.ARGON2_ITERATIONS },
     usageFlushMs: Math.round(e.USAGE_FLUSH_SECONDS * 1000),
     sdkCachePollMs: e.SDK_CACHE_POLL_MS,
@@ -287,6 +312,16 @@ export function loadConfig(env: Env): Config {
         userEmailUrl: e.GITHUB_USER_EMAIL_URL,
       }),
       signup: e.OAUTH_SIGNUP,
+    },
+    production: e.NODE_ENV === 'production',
+    graphql: {
+      introspection:
+        e.GRAPHQL_INTROSPECTION ?? (e.NODE_ENV === 'production' ? 'staff' : 'everyone'),
+      maxDepth: e.GRAPHQL_MAX_DEPTH,
+      maxAliases: e.GRAPHQL_MAX_ALIASES,
+      maxTokens: e.GRAPHQL_MAX_TOKENS,
+      maxDirectives: e.GRAPHQL_MAX_DIRECTIVES,
+      maxCost: e.GRAPHQL_MAX_COST,
     },
     twoFactor: {
       issuer: e.TOTP_ISSUER,

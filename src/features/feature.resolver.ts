@@ -19,9 +19,10 @@ import { Authenticated, permissionOn, type ResourceType } from '../permissions/r
 import { DenyByDefault, Requires, TypeRequires } from '../permissions/requires.decorator';
 import { Project } from '../projects/project.entity';
 import { Tag } from '../projects/tag.entity';
+import { NotFoundError, ValidationError } from '../shared/errors';
 import { parseId } from '../shared/id-arg';
 import { User } from '../users/user.entity';
-import { FeatureSegment, FeatureState } from './feature-state.entity';
+import { FeatureSegment, FeatureState, MultivariateStateValue } from './feature-state.entity';
 import { kindOf, type StateKind } from './feature-state.service';
 import { type FlagValue, valueOf } from './feature-value';
 import { Feature } from './feature.entity';
@@ -128,29 +129,64 @@ export class FeatureResolver {
 
   @FieldResolver(() => Project)
   @Requires(permissionOn('VIEW_PROJECT', 'root'))
-  project(@Root() feature: Feature, @Ctx() { em }: GraphQLContext): Promise<Project> {
-    return em.findOneOrFail(Project, feature.project.id);
+  project(@Root() feature: Feature, @Ctx() { loaders }: GraphQLContext): Promise<Project> {
+    return loaders.one(Project, feature.project.id);
   }
 
   @FieldResolver(() => [Tag])
   @Requires(permissionOn('VIEW_PROJECT', 'root'))
   async tags(@Root() feature: Feature): Promise<Tag[]> {
-    return (await feature.tags.load({ orderBy: { label: 'asc' } })).getItems();
+    const tags = (await feature.tags.load({ dataloader: true })).getItems();
+    return tags.sort((a, b) => a.label.localeCompare(b.label));
   }
 
   @FieldResolver(() => [User])
   @Requires(permissionOn('VIEW_PROJECT', 'root'))
   async owners(@Root() feature: Feature): Promise<User[]> {
-    return (await feature.owners.load({ orderBy: { id: 'asc' } })).getItems();
+    const owners = (await feature.owners.load({ dataloader: true })).getItems();
+    return owners.sort((a, b) => a.id - b.id);
   }
 
   @FieldResolver(() => [MultivariateOption])
   @Requires(permissionOn('VIEW_PROJECT', 'root'))
   multivariateOptions(
     @Root() feature: Feature,
-    @Ctx() { em }: GraphQLContext,
+    @Ctx() { loaders }: GraphQLContext,
   ): Promise<MultivariateOption[]> {
-    return em.find(MultivariateOption, { feature }, { orderBy: { id: 'asc' } });
+    return loaders.children(MultivariateOption, 'feature', feature.id, { orderBy: { id: 'asc' } });
+  }
+
+  @FieldResolver(() => [FeatureState], {
+    description:
+      "The feature's default state in each of these environments (identity and segment overrides aside), in the order given.",
+  })
+  @Requires(permissionOn('VIEW_PROJECT', 'root'))
+  async states(
+    @Root() feature: Feature,
+    @Arg('environmentIds', () => [ID]) environmentIds: string[],
+    @Ctx() { loaders, permissions }: GraphQLContext,
+  ): Promise<FeatureState[]> {
+    if (environmentIds.length > 20) {
+      throw new ValidationError('environmentIds', 'name at most 20 environments');
+    }
+    const ids = environmentIds.map((id, i) => parseId(id, `environmentIds.${i}`));
+    const environments = await Promise.all(
+      ids.map((id) => loaders.one(Environment, id).catch(() => null)),
+    );
+    for (const environment of environments) {
+      // Unknown and invisible environments are answered alike.
+      if (!environment || !(await permissions.can('VIEW_ENVIRONMENT', environment))) {
+        throw new NotFoundError('Environment', 'environmentIds');
+      }
+    }
+    const key = [...new Set(ids)].sort((a, b) => a - b);
+    const states = await loaders.children(FeatureState, 'feature', feature.id, {
+      where: { environment: { $in: key }, identity: null, featureSegment: null },
+      variant: key.join(','),
+      orderBy: { id: 'asc' },
+    });
+    const byEnvironment = new Map(states.map((s) => [s.environment.id, s]));
+    return ids.flatMap((id) => byEnvironment.get(id) ?? []);
   }
 }
 
@@ -266,9 +302,12 @@ export class FeatureStateResolver {
   @Requires(permissionOn('VIEW_ENVIRONMENT', 'root'))
   async multivariateAllocations(
     @Root() state: FeatureState,
-    @Ctx() { em, services }: GraphQLContext,
+    @Ctx() { loaders }: GraphQLContext,
   ): Promise<MultivariateAllocation[]> {
-    const rows = await services.featureStates.allocations(em, state);
+    const rows = await loaders.children(MultivariateStateValue, 'featureState', state.id, {
+      populate: ['option'],
+      orderBy: { option: { id: 'asc' } },
+    });
     return rows.map((r) => ({
       option: r.option,
       percentageAllocation: Number(r.percentageAllocation),

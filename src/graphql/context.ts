@@ -3,10 +3,13 @@ import type { Request, Response } from 'express';
 import type { PermissionService } from '../permissions/permission.service';
 import type { Services } from '../services';
 import type { Principal } from '../users/principal';
+import type { Loaders } from './loaders';
 
 /** What every resolver receives: a request-scoped EntityManager, the caller and services. */
 export interface GraphQLContext {
   readonly em: EntityManager;
+  /** Batches what the rows of a page read (DataLoader), through `em`. */
+  readonly loaders: Loaders;
   /** Replaced only by `login`, so the rest of that response sees the new user. */
   principal: Principal;
   permissions: PermissionService;

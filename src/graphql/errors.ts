@@ -3,9 +3,11 @@ import {
   NotFoundError as OrmNotFoundError,
   UniqueConstraintViolationException,
 } from '@mikro-orm/core';
-import type { GraphQLFormattedError } from 'graphql';
+import type { ApolloServerPlugin } from '@apollo/server';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { AppError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
+import type { GraphQLContext } from './context';
 
 const CONNECTION_CODES = new Set([
   'ECONNREFUSED',
@@ -18,46 +20,86 @@ const CONNECTION_CODES = new Set([
   '08001',
 ]);
 
+type Kind = 'app' | 'not-found' | 'conflict' | 'unavailable' | 'graphql' | 'unexpected';
+
+/** What an error leaving a GraphQL request is, by its original (unwrapped) error. */
+function classify(error: unknown): { readonly kind: Kind; readonly original: unknown } {
+  const original = unwrapResolverError(error);
+  if (original instanceof AppError) return { kind: 'app', original };
+  if (original instanceof OrmNotFoundError) return { kind: 'not-found', original };
+  if (original instanceof UniqueConstraintViolationException) return { kind: 'conflict', original };
+  const code = (original as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && CONNECTION_CODES.has(code))
+    return { kind: 'unavailable', original };
+  // Errors GraphQL itself produced (parse, validation, variable coercion) carry their code.
+  const existing = error instanceof GraphQLError ? error.extensions.code : undefined;
+  if (typeof existing === 'string' && existing !== 'INTERNAL_SERVER_ERROR') {
+    return { kind: 'graphql', original };
+  }
+  return { kind: 'unexpected', original };
+}
+
 /**
  * Maps every error leaving the API to a stable `extensions.code`. Expected errors keep their
- * message; anything unexpected is logged with the request id and answered as a masked
- * INTERNAL_SERVER_ERROR.
+ * message; anything unexpected is answered as a masked INTERNAL_SERVER_ERROR (and logged,
+ * with the request id, by `errorLogging`).
  */
-export function formatError(logger: Logger) {
-  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const original = unwrapResolverError(error);
-    const base = { locations: formatted.locations, path: formatted.path };
-
-    if (original instanceof AppError) {
-      return { ...base, message: original.message, extensions: { ...original.extensions } };
-    }
-    if (original instanceof OrmNotFoundError) {
+export function formatError(
+  formatted: GraphQLFormattedError,
+  error: unknown,
+): GraphQLFormattedError {
+  const { kind, original } = classify(error);
+  const base = { locations: formatted.locations, path: formatted.path };
+  switch (kind) {
+    case 'app':
+      return {
+        ...base,
+        message: (original as AppError).message,
+        extensions: { ...(original as AppError).extensions },
+      };
+    case 'not-found':
       return { ...base, message: 'Not found', extensions: { code: 'NOT_FOUND' } };
-    }
-    if (original instanceof UniqueConstraintViolationException) {
+    case 'conflict':
       return {
         ...base,
         message: 'This conflicts with an existing record',
         extensions: { code: 'CONFLICT' },
       };
-    }
-    const code = (original as { code?: unknown } | null)?.code;
-    if (typeof code === 'string' && CONNECTION_CODES.has(code)) {
-      logger.warn({ err: original }, 'database unavailable');
+    case 'unavailable':
       return {
         ...base,
         message: 'The database is unreachable; try again shortly',
         extensions: { code: 'SERVICE_UNAVAILABLE' },
       };
-    }
-    // Errors GraphQL itself produced (parse, validation, variable coercion) are safe to show.
-    const existing = formatted.extensions?.code;
-    if (existing && existing !== 'INTERNAL_SERVER_ERROR') return formatted;
-    logger.error({ err: original, path: formatted.path }, 'unexpected error in GraphQL request');
-    return {
-      ...base,
-      message: 'Internal server error',
-      extensions: { code: 'INTERNAL_SERVER_ERROR' },
-    };
+    case 'graphql':
+      return {
+        ...base,
+        message: formatted.message,
+        extensions: { code: formatted.extensions?.code },
+      };
+    case 'unexpected':
+      return {
+        ...base,
+        message: 'Internal server error',
+        extensions: { code: 'INTERNAL_SERVER_ERROR' },
+      };
+  }
+}
+
+/** Logs what went wrong in a request, with its request id: unexpected errors and outages. */
+export function errorLogging(logger: Logger): ApolloServerPlugin<GraphQLContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didEncounterErrors({ contextValue, errors }) {
+          for (const error of errors) {
+            const { kind, original } = classify(error);
+            const fields = { err: original, path: error.path, requestId: contextValue.requestId };
+            if (kind === 'unexpected') logger.error(fields, 'unexpected error in GraphQL request');
+            else if (kind === 'unavailable') logger.warn(fields, 'database unavailable');
+          }
+        },
+      };
+    },
   };
 }

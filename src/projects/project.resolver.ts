@@ -68,8 +68,11 @@ export class ProjectResolver {
 
   @FieldResolver(() => Organisation)
   @Requires(permissionOn('VIEW_PROJECT', 'root'))
-  organisation(@Root() project: Project, @Ctx() { em }: GraphQLContext): Promise<Organisation> {
-    return em.findOneOrFail(Organisation, project.organisation.id);
+  organisation(
+    @Root() project: Project,
+    @Ctx() { loaders }: GraphQLContext,
+  ): Promise<Organisation> {
+    return loaders.one(Organisation, project.organisation.id);
   }
 
   @FieldResolver(() => [Environment], {

@@ -202,8 +202,9 @@ export class WebhookDeliveryResolver {
     @Root() delivery: WebhookDelivery,
     @Ctx() ctx: GraphQLContext,
   ): Promise<WebhookAttempt[]> {
-    const byDelivery = await ctx.services.webhooks.attemptsOf(ctx.em, [delivery.id]);
-    return byDelivery.get(delivery.id) ?? [];
+    return ctx.loaders.children(WebhookAttempt, 'delivery', delivery.id, {
+      orderBy: { id: 'asc' },
+    });
   }
 
   @FieldResolver(() => ID)

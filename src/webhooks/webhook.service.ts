@@ -6,7 +6,7 @@ import { Project } from '../projects/project.entity';
 import { keysetPage, type Page } from '../shared/cursor';
 import { ValidationError } from '../shared/errors';
 import { sha256Hex } from '../shared/ids';
-import { DeliveryStatus, WebhookAttempt, WebhookDelivery } from './delivery.entity';
+import { DeliveryStatus, WebhookDelivery } from './delivery.entity';
 import { flagEventData, type Json, webhookTimestamp, WebhookEvent } from './events';
 import { checkWebhookUrl, type SenderOptions } from './http-sender';
 import { changedBy, type WebhookOutbox } from './outbox';
@@ -150,21 +150,6 @@ export class WebhookService {
     const where: FilterQuery<WebhookDelivery>[] = [{ webhook: webhook.id }];
     if (args.status) where.push({ status: args.status });
     return keysetPage(em, WebhookDelivery, where, args);
-  }
-
-  /** Attempts of many deliveries in one query (a page's worth), oldest first. */
-  async attemptsOf(
-    em: EntityManager,
-    deliveryIds: readonly string[],
-  ): Promise<Map<string, WebhookAttempt[]>> {
-    const rows = await em.find(
-      WebhookAttempt,
-      { delivery: { $in: [...deliveryIds] } },
-      { orderBy: { id: 'asc' } },
-    );
-    const byDelivery = new Map<string, WebhookAttempt[]>(deliveryIds.map((id) => [id, []]));
-    for (const row of rows) byDelivery.get(String(row.delivery.id))?.push(row);
-    return byDelivery;
   }
 
   /** Sends a delivery again with the same delivery id (dead letters, or to re-send one). */
