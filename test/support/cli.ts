@@ -19,7 +19,7 @@ export function runCli(
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ['-r', '@swc-node/register', 'src/cli/main.ts', ...args],
+      ['-r', 'ts-node/register/transpile-only', 'src/cli/main.ts', ...args],
       {
         cwd: ROOT,
         env: cliEnv(opts.env),
@@ -53,7 +53,7 @@ export function runCliInTerminal(
     const env: Record<string, string> = {};
     for (const key of ['PATH', 'HOME', 'TMPDIR'])
       if (process.env[key]) env[key] = process.env[key]!;
-    const command = [process.execPath, '-r', '@swc-node/register', 'src/cli/main.ts', ...args]
+    const command = [process.execPath, '-r', 'ts-node/register/transpile-only', 'src/cli/main.ts', ...args]
       .map(shellQuote)
       .join(' ');
     const child = spawn('script', ['-qefc', command, '/dev/null'], {
@@ -93,7 +93,7 @@ export interface ServeProcess {
 
 /** Starts `flagward serve` from source, as an operator would, and waits until it listens. */
 export async function startServe(env: Record<string, string>): Promise<ServeProcess> {
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', 'src/cli/main.ts', 'serve'], {
+  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/cli/main.ts', 'serve'], {
     cwd: ROOT,
     env: cliEnv({ LOG_LEVEL: 'info', ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
