@@ -53,7 +53,13 @@ export function runCliInTerminal(
     const env: Record<string, string> = {};
     for (const key of ['PATH', 'HOME', 'TMPDIR'])
       if (process.env[key]) env[key] = process.env[key]!;
-    const command = [process.execPath, '-r', 'ts-node/register/transpile-only', 'src/cli/main.ts', ...args]
+    const command = [
+      process.execPath,
+      '-r',
+      'ts-node/register/transpile-only',
+      'src/cli/main.ts',
+      ...args,
+    ]
       .map(shellQuote)
       .join(' ');
     const child = spawn('script', ['-qefc', command, '/dev/null'], {
@@ -93,11 +99,15 @@ export interface ServeProcess {
 
 /** Starts `flagward serve` from source, as an operator would, and waits until it listens. */
 export async function startServe(env: Record<string, string>): Promise<ServeProcess> {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/cli/main.ts', 'serve'], {
-    cwd: ROOT,
-    env: cliEnv({ LOG_LEVEL: 'info', ...env }),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['-r', 'ts-node/register/transpile-only', 'src/cli/main.ts', 'serve'],
+    {
+      cwd: ROOT,
+      env: cliEnv({ LOG_LEVEL: 'info', ...env }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
   const url = await new Promise<string>((resolve, reject) => {
