@@ -8,6 +8,7 @@ import { FeatureStateService } from './features/feature-state.service';
 import { FeatureService } from './features/feature.service';
 import { IdentityService } from './identities/identity.service';
 import { ApiKeyService } from './organisations/api-key.service';
+import { ModelPermissionService } from './permissions/model-permission.service';
 import { OrganisationService } from './organisations/organisation.service';
 import { ProjectService } from './projects/project.service';
 import { TagService } from './projects/tag.service';
@@ -24,6 +25,7 @@ import { PasswordHasher } from './users/password';
 import { PasswordResetService } from './users/password-reset.service';
 import { SessionService, TokenService } from './users/session.service';
 import { TwoFactorService } from './users/two-factor.service';
+import { UserAdminService } from './users/user-admin.service';
 import { UserService } from './users/user.service';
 import type { SenderOptions } from './webhooks/http-sender';
 import { AddressPolicy } from './webhooks/network-policy';
@@ -62,6 +64,9 @@ export interface Services {
   readonly imports: ImportService;
   readonly identities: IdentityService;
   readonly apiKeys: ApiKeyService;
+  /** Instance-wide (admin site) model permissions. */
+  readonly modelPermissions: ModelPermissionService;
+  readonly userAdmin: UserAdminService;
   /** Webhook deliveries written with the changes that cause them. */
   readonly outbox: WebhookOutbox;
   readonly webhooks: WebhookService;
@@ -131,6 +136,8 @@ export function createServices(config: Config, orm: MikroORM, logger: Logger): S
     imports: new ImportService(audit, segments),
     identities: new IdentityService(audit, featureStates),
     apiKeys: new ApiKeyService(audit),
+    modelPermissions: new ModelPermissionService(audit),
+    userAdmin: new UserAdminService(audit, sessions),
     outbox,
     webhooks: new WebhookService(audit, outbox, secrets, sender),
     webhookSender: sender,

@@ -21,6 +21,7 @@ import { PasswordResetResolver } from '../users/password-reset.resolver';
 import { SessionResolver } from '../users/session.resolver';
 import { SignInOptionsResolver } from '../users/sign-in-options.resolver';
 import { TwoFactorResolver } from '../users/two-factor.resolver';
+import { ModelPermissionResolver } from '../permissions/model-permission.resolver';
 import { UserResolver } from '../users/user.resolver';
 import { UsageResolver } from '../usage/usage.resolver';
 import { WebhookDeliveryResolver, WebhookResolver } from '../webhooks/webhook.resolver';
@@ -32,6 +33,7 @@ export const RESOLVERS = [
   TwoFactorResolver,
   PasswordResetResolver,
   UserResolver,
+  ModelPermissionResolver,
   OrganisationResolver,
   MembershipResolver,
   ProjectResolver,

@@ -1,5 +1,18 @@
 import { MaxLength } from 'class-validator';
-import { Args, ArgsType, Ctx, Field, Query, Resolver } from 'type-graphql';
+import {
+  Arg,
+  Args,
+  ArgsType,
+  Ctx,
+  Field,
+  ID,
+  InputType,
+  Mutation,
+  Query,
+  Resolver,
+} from 'type-graphql';
+import { IsOptional } from 'class-validator';
+import { parseId } from '../shared/id-arg';
 import type { GraphQLContext } from '../graphql/context';
 import { DenyByDefault, Requires } from '../permissions/requires.decorator';
 import { PageArgs } from '../shared/pagination';
@@ -15,6 +28,28 @@ export class UserSearchArgs extends PageArgs {
   search?: string | null;
 }
 
+@InputType({ description: 'Changes to a user; fields left out stay as they are.' })
+export class UpdateUserInput {
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @MaxLength(150)
+  firstName?: string | null;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @MaxLength(150)
+  lastName?: string | null;
+
+  @Field(() => Boolean, { nullable: true, description: 'False signs the user out everywhere.' })
+  isActive?: boolean | null;
+
+  @Field(() => Boolean, { nullable: true, description: 'Superusers only.' })
+  isStaff?: boolean | null;
+
+  @Field(() => Boolean, { nullable: true, description: 'Superusers only.' })
+  isSuperuser?: boolean | null;
+}
+
 /** Instance-wide user administration (the admin site's "Users"): model permissions. */
 @DenyByDefault()
 @Resolver(() => User)
@@ -25,5 +60,18 @@ export class UserResolver {
   @Requires({ kind: 'model', codename: 'view_user' })
   users(@Args() args: UserSearchArgs, @Ctx() { em, services }: GraphQLContext): Promise<User[]> {
     return services.users.search(em, args);
+  }
+
+  @Mutation(() => User, {
+    description:
+      "Changes a user's names and flags. Needs the change_user model permission; isStaff and isSuperuser only superusers may set.",
+  })
+  @Requires({ kind: 'model', codename: 'change_user' })
+  updateUser(
+    @Arg('id', () => ID) id: string,
+    @Arg('input') input: UpdateUserInput,
+    @Ctx() { em, permissions, services }: GraphQLContext,
+  ): Promise<User> {
+    return services.userAdmin.update(em, permissions, parseId(id, 'id'), input);
   }
 }

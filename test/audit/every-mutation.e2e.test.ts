@@ -74,6 +74,7 @@ const TABLES = [
   'webhooks',
   'webhook_deliveries',
   'permission_grants',
+  'model_permission_grants',
   'user_sessions',
   'user_backup_codes',
   'users',
@@ -241,6 +242,16 @@ async function deadLetter(): Promise<{ webhookId: string; deliveryId: string }> 
   // No worker runs (WEBHOOK_WORKER=false): dead-lettering is arranged directly.
   await em().nativeUpdate(WebhookDelivery, { id: deliveryId }, { status: DeliveryStatus.DEAD });
   return { webhookId, deliveryId };
+}
+
+/** Gives the admin these model permissions (once). */
+async function holdModelPermissions(...codenames: string[]): Promise<void> {
+  const fork = em();
+  for (const codename of codenames) {
+    if (!(await fork.count(ModelPermissionGrant, { user: adminId, codename })))
+      fork.create(ModelPermissionGrant, { user: adminId, codename });
+  }
+  await fork.flush();
 }
 
 /** Starts two-factor setup afresh for a user; returns their authenticator app. */
@@ -596,10 +607,49 @@ const CASES: Record<string, Case> = {
     setup: async () => {
       const user = await newUser();
       await withTwoFactor(user.id);
-      const grants = em();
-      grants.create(ModelPermissionGrant, { user: adminId, codename: 'change_user' });
-      await grants.flush();
+      await holdModelPermissions('change_user');
       return { vars: { u: String(user.id) }, rows: twoFactorRow(user.id) };
+    },
+  },
+  grantModelPermission: {
+    type: AuditObjectType.USER,
+    query: 'mutation($i: ModelPermissionInput!) { grantModelPermission(input: $i) }',
+    setup: async () => {
+      await holdModelPermissions('change_user', 'view_user');
+      const user = await newUser();
+      return {
+        vars: { i: { userId: String(user.id), codename: 'view_user' } },
+        rows: () =>
+          sql('select codename from model_permission_grants where user_id = ?', [user.id]),
+      };
+    },
+  },
+  revokeModelPermission: {
+    type: AuditObjectType.USER,
+    query: 'mutation($i: ModelPermissionInput!) { revokeModelPermission(input: $i) }',
+    setup: async () => {
+      await holdModelPermissions('change_user', 'view_user');
+      const user = await newUser();
+      const grants = em();
+      grants.create(ModelPermissionGrant, { user: user.id, codename: 'view_user' });
+      await grants.flush();
+      return {
+        vars: { i: { userId: String(user.id), codename: 'view_user' } },
+        rows: () =>
+          sql('select codename from model_permission_grants where user_id = ?', [user.id]),
+      };
+    },
+  },
+  updateUser: {
+    type: AuditObjectType.USER,
+    query: 'mutation($id: ID!, $i: UpdateUserInput!) { updateUser(id: $id, input: $i) { id } }',
+    setup: async () => {
+      await holdModelPermissions('change_user');
+      const user = await newUser();
+      return {
+        vars: { id: String(user.id), i: { firstName: unique('Ada'), isActive: false } },
+        rows: () => sql('select first_name, is_active from users where id = ?', [user.id]),
+      };
     },
   },
   changePassword: {
