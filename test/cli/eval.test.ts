@@ -9,7 +9,7 @@ import { conformanceDir } from '../support/conformance';
 const CONFORMANCE_DIR = conformanceDir();
 
 /** `flagward eval FILE`, run as a user runs it: no configuration, no database. */
-describe('flagward eval', () => {
+describe('flagward eval', { timeout: 180_000 }, () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'flagward-eval-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

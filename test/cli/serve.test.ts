@@ -7,7 +7,7 @@ import { startServe } from '../support/cli';
  * drains and exits 0.
  */
 
-describe('flagward serve', () => {
+describe('flagward serve', { timeout: 180_000 }, () => {
   let storage: TestStorage;
 
   beforeAll(async () => {

@@ -8,7 +8,8 @@ import { createTestApp } from '../support/test-app';
  * `createsuperuser` and `changepassword`, as an operator runs them: with flags, with
  * standard input, and answering prompts on a terminal. Each result is checked by signing in.
  */
-describe('user commands', () => {
+// Each command is a new Node process compiling the app with ts-node: seconds each, more under load.
+describe('user commands', { timeout: 180_000 }, () => {
   let storage: TestStorage;
 
   beforeAll(async () => {
