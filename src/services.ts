@@ -9,6 +9,9 @@ import { FeatureService } from './features/feature.service';
 import { IdentityService } from './identities/identity.service';
 import { ApiKeyService } from './organisations/api-key.service';
 import { ModelPermissionService } from './permissions/model-permission.service';
+import { GrantService } from './permissions/grant.service';
+import { GroupService } from './groups/group.service';
+import { RoleService } from './roles/role.service';
 import { OrganisationService } from './organisations/organisation.service';
 import { ProjectService } from './projects/project.service';
 import { TagService } from './projects/tag.service';
@@ -67,6 +70,11 @@ export interface Services {
   /** Instance-wide (admin site) model permissions. */
   readonly modelPermissions: ModelPermissionService;
   readonly userAdmin: UserAdminService;
+  /** Organisation groups and their members. */
+  readonly groups: GroupService;
+  readonly roles: RoleService;
+  /** Object-level grants (organisation, project, environment). */
+  readonly grants: GrantService;
   /** Webhook deliveries written with the changes that cause them. */
   readonly outbox: WebhookOutbox;
   readonly webhooks: WebhookService;
@@ -138,6 +146,9 @@ export function createServices(config: Config, orm: MikroORM, logger: Logger): S
     apiKeys: new ApiKeyService(audit),
     modelPermissions: new ModelPermissionService(audit),
     userAdmin: new UserAdminService(audit, sessions),
+    groups: new GroupService(audit),
+    roles: new RoleService(audit),
+    grants: new GrantService(audit),
     outbox,
     webhooks: new WebhookService(audit, outbox, secrets, sender),
     webhookSender: sender,

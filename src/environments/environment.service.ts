@@ -33,7 +33,7 @@ export class EnvironmentService {
     project: Project,
     input: CreateEnvironmentInput,
   ): Promise<Environment> {
-    return em.transactional(async (tx) => {
+    const created = await em.transactional(async (tx) => {
       const env = tx.create(Environment, { name: input.name.trim(), project });
       applySettings(env, input, ENVIRONMENT_SETTING_KEYS, NULLABLE_ENVIRONMENT_SETTINGS);
       // Every feature of the project gets its default state here.
@@ -81,6 +81,9 @@ export class EnvironmentService {
       );
       return env;
     });
+    // The caller became the environment's admin in this request.
+    p.forget();
+    return created;
   }
 
   async update(

@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/core';
 import { AuditObjectType, type AuditService, ChangeType, auditScope } from '../audit/audit.service';
 import { Environment } from '../environments/environment.entity';
 import { touchEnvironments } from '../environments/touch';
+import { assertMayChangeFeature } from './feature-owners';
 import type { PermissionService } from '../permissions/permission.service';
 import { Project } from '../projects/project.entity';
 import { ValidationError } from '../shared/errors';
@@ -118,6 +119,7 @@ export class FeatureStateService {
         'this is an override; change it with updateSegmentOverride or setIdentityOverride',
       );
     }
+    await assertMayChangeFeature(em, p, await em.findOneOrFail(Feature, state.feature.id));
     return em.transactional(async (tx) => {
       const before = await this.capture(tx, state);
       await this.apply(tx, state, input, 'input');

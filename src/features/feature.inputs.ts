@@ -200,6 +200,15 @@ export class FeatureStateInput {
   multivariateAllocations?: AllocationInput[];
 }
 
+@InputType({ description: "A change of one feature's default state in one environment." })
+export class FeatureStateChangeInput extends FeatureStateInput {
+  @Field(() => ID)
+  environmentId!: string;
+
+  @Field(() => ID)
+  featureId!: string;
+}
+
 @InputType()
 export class CreateTagInput {
   @Field(() => ID)

@@ -15,7 +15,13 @@ import {
 } from 'type-graphql';
 import { Environment } from '../environments/environment.entity';
 import type { GraphQLContext } from '../graphql/context';
-import { Authenticated, permissionOn, type ResourceType } from '../permissions/requirement';
+import {
+  Authenticated,
+  permissionOn,
+  permissionOnEach,
+  type ResourceType,
+} from '../permissions/requirement';
+import { allOrNothing, loadAll } from '../shared/bulk';
 import { DenyByDefault, Requires, TypeRequires } from '../permissions/requires.decorator';
 import { Project } from '../projects/project.entity';
 import { Tag } from '../projects/tag.entity';
@@ -29,6 +35,7 @@ import { Feature } from './feature.entity';
 import {
   CreateFeatureInput,
   FeatureListArgs,
+  FeatureStateChangeInput,
   FeatureStateInput,
   MultivariateOptionInput,
   UpdateFeatureInput,
@@ -125,6 +132,38 @@ export class FeatureResolver {
     const option = await em.findOneOrFail(MultivariateOption, parseId(id, 'id'));
     await services.features.deleteOption(em, permissions, option);
     return id;
+  }
+
+  @Mutation(() => [Feature], {
+    description:
+      'Archives (or, with archived: false, restores) features: all or none. Needs CREATE_FEATURE on each.',
+  })
+  @Requires(permissionOnEach('CREATE_FEATURE', { arg: 'ids.*', type: 'feature' }))
+  async archiveFeatures(
+    @Arg('ids', () => [ID]) ids: string[],
+    @Arg('archived', { defaultValue: true }) archived: boolean,
+    @Ctx() { em, permissions, services }: GraphQLContext,
+  ): Promise<Feature[]> {
+    const features = await loadAll(em, Feature, ids, 'ids');
+    return allOrNothing(em, features, 'ids', (tx, feature) =>
+      services.features.update(tx, permissions, feature, { isArchived: archived }),
+    );
+  }
+
+  @Mutation(() => [ID], {
+    description:
+      'Deletes features with all their states: all or none. Needs DELETE_FEATURE on each.',
+  })
+  @Requires(permissionOnEach('DELETE_FEATURE', { arg: 'ids.*', type: 'feature' }))
+  async deleteFeatures(
+    @Arg('ids', () => [ID]) ids: string[],
+    @Ctx() { em, permissions, services }: GraphQLContext,
+  ): Promise<string[]> {
+    const features = await loadAll(em, Feature, ids, 'ids');
+    await allOrNothing(em, features, 'ids', (tx, feature) =>
+      services.features.delete(tx, permissions, feature),
+    );
+    return features.map((f) => String(f.id));
   }
 
   @FieldResolver(() => Project)
@@ -253,6 +292,35 @@ export class FeatureStateResolver {
   ): Promise<FeatureState> {
     const state = await em.findOneOrFail(FeatureState, parseId(id, 'id'));
     return services.featureStates.updateDefault(em, permissions, state, input);
+  }
+
+  @Mutation(() => [FeatureState], {
+    description:
+      'Changes environment defaults of features across environments: all or none. Needs UPDATE_FEATURE_STATE in each environment named.',
+  })
+  @Requires(
+    permissionOnEach('UPDATE_FEATURE_STATE', { arg: 'items.*.environmentId', type: 'environment' }),
+  )
+  async updateFeatureStates(
+    @Arg('items', () => [FeatureStateChangeInput]) items: FeatureStateChangeInput[],
+    @Ctx() { em, permissions, services }: GraphQLContext,
+  ): Promise<FeatureState[]> {
+    const states: FeatureState[] = [];
+    for (const [i, item] of items.entries()) {
+      const state = await em.findOne(FeatureState, {
+        feature: parseId(item.featureId, `items.${i}.featureId`),
+        environment: parseId(item.environmentId, `items.${i}.environmentId`),
+        identity: null,
+        featureSegment: null,
+      });
+      if (!state) {
+        throw new ValidationError(`items.${i}.featureId`, 'no such feature in this environment');
+      }
+      states.push(state);
+    }
+    return allOrNothing(em, items, 'items', (tx, item, i) =>
+      services.featureStates.updateDefault(tx, permissions, states[i]!, item),
+    );
   }
 
   @FieldResolver(() => FeatureStateKind)

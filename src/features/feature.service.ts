@@ -6,6 +6,7 @@ import { UserGroup } from '../groups/user-group.entity';
 import { OrganisationMembership } from '../organisations/membership.entity';
 import type { PermissionService } from '../permissions/permission.service';
 import { Project } from '../projects/project.entity';
+import { assertMayChangeFeature, assertMaySetOwners } from './feature-owners';
 import { Tag } from '../projects/tag.entity';
 import { pick } from '../shared/apply-settings';
 import { ConflictError, LimitExceededError, ValidationError } from '../shared/errors';
@@ -128,6 +129,13 @@ export class FeatureService {
     feature: Feature,
     input: UpdateFeatureInput,
   ): Promise<Feature> {
+    await assertMayChangeFeature(em, p, feature);
+    await assertMaySetOwners(
+      p,
+      await em.findOneOrFail(Project, feature.project.id),
+      input,
+      'input',
+    );
     return em.transactional(async (tx) => {
       const project = await tx.findOneOrFail(Project, feature.project.id);
       const before = pick(feature, AUDITED);
@@ -161,6 +169,7 @@ export class FeatureService {
   }
 
   async delete(em: EntityManager, p: PermissionService, feature: Feature): Promise<void> {
+    await assertMayChangeFeature(em, p, feature);
     await em.transactional(async (tx) => {
       const project = await tx.findOneOrFail(Project, feature.project.id);
       await this.audit.record(tx, p, {

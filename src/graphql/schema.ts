@@ -25,6 +25,9 @@ import { ModelPermissionResolver } from '../permissions/model-permission.resolve
 import { UserResolver } from '../users/user.resolver';
 import { UsageResolver } from '../usage/usage.resolver';
 import { WebhookDeliveryResolver, WebhookResolver } from '../webhooks/webhook.resolver';
+import { GroupMemberResolver, GroupResolver } from '../groups/group.resolver';
+import { RoleAssignmentResolver, RoleResolver } from '../roles/role.resolver';
+import { GrantResolver } from '../permissions/grant.resolver';
 
 export const RESOLVERS = [
   AuthResolver,
@@ -51,6 +54,11 @@ export const RESOLVERS = [
   OrganisationApiKeyResolver,
   WebhookResolver,
   WebhookDeliveryResolver,
+  GroupResolver,
+  GroupMemberResolver,
+  RoleResolver,
+  RoleAssignmentResolver,
+  GrantResolver,
 ] as const;
 
 export function buildFlagwardSchema(): Promise<GraphQLSchema> {

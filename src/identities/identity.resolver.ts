@@ -3,7 +3,13 @@ import { Environment } from '../environments/environment.entity';
 import { FeatureState } from '../features/feature-state.entity';
 import { FeatureStateInput } from '../features/feature.inputs';
 import type { GraphQLContext } from '../graphql/context';
-import { Authenticated, permissionOn, type ResourceType } from '../permissions/requirement';
+import {
+  Authenticated,
+  permissionOn,
+  permissionOnEach,
+  type ResourceType,
+} from '../permissions/requirement';
+import { allOrNothing, loadAll } from '../shared/bulk';
 import { DenyByDefault, Requires } from '../permissions/requires.decorator';
 import { parseId } from '../shared/id-arg';
 import { Identity, Trait } from './identity.entity';
@@ -74,6 +80,22 @@ export class IdentityResolver {
     const identity = await em.findOneOrFail(Identity, parseId(id, 'id'));
     await services.identities.delete(em, permissions, identity);
     return id;
+  }
+
+  @Mutation(() => [ID], {
+    description:
+      'Deletes identities with their traits and overrides: all or none. Needs MANAGE_IDENTITIES on each; returns their ids.',
+  })
+  @Requires(permissionOnEach('MANAGE_IDENTITIES', { arg: 'ids.*', type: 'identity' }))
+  async deleteIdentities(
+    @Arg('ids', () => [ID]) ids: string[],
+    @Ctx() { em, permissions, services }: GraphQLContext,
+  ): Promise<string[]> {
+    const identities = await loadAll(em, Identity, ids, 'ids');
+    await allOrNothing(em, identities, 'ids', (tx, identity) =>
+      services.identities.delete(tx, permissions, identity),
+    );
+    return identities.map((identity) => String(identity.id));
   }
 
   @Mutation(() => FeatureState, {

@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { environmentsChanged, touchEnvironments } from '../environments/touch';
+import { UserGroup, UserGroupMembership } from '../groups/user-group.entity';
 import { AuditObjectType, type AuditService, ChangeType } from '../audit/audit.service';
 import type { Config } from '../config/config';
 import type { PermissionService } from '../permissions/permission.service';
@@ -145,6 +146,13 @@ export class OrganisationService {
         user,
         role: input.role,
       });
+      // New members join the organisation's default groups.
+      const defaults = await tx.find(
+        UserGroup,
+        { organisation: org, isDefault: true },
+        { orderBy: { id: 'asc' } },
+      );
+      for (const group of defaults) tx.create(UserGroupMembership, { group, user });
       await tx.flush();
       await this.audit.record(tx, p, {
         organisationId: org.id,
@@ -152,7 +160,10 @@ export class OrganisationService {
         objectId: user.id,
         change: ChangeType.CREATE,
         log: `User ${user.email} added to organisation ${org.name} as ${input.role}`,
-        after: { role: input.role },
+        after: {
+          role: input.role,
+          ...(defaults.length > 0 && { defaultGroups: defaults.map((g) => g.id) }),
+        },
       });
       return membership;
     });

@@ -26,7 +26,7 @@ import { WebhookDelivery } from '../webhooks/delivery.entity';
 import { Webhook } from '../webhooks/webhook.entity';
 import type { PermissionKey } from './keys';
 import type { PermissionService, Scoped } from './permission.service';
-import type { Requirement, ResourceType } from './requirement';
+import { MAX_BULK_ITEMS, type Requirement, type ResourceType } from './requirement';
 
 const ENTITY_BY_TYPE = {
   organisation: Organisation,
@@ -141,6 +141,25 @@ export async function checkRequirement(
       });
       return shared > 0;
     }
+    case 'each': {
+      const items = readEach(args, req.arg);
+      if (items.length === 0) {
+        throw new ValidationError(req.arg.split('.')[0]!, 'name at least one');
+      }
+      if (items.length > MAX_BULK_ITEMS) {
+        throw new ValidationError(req.arg.split('.')[0]!, `name at most ${MAX_BULK_ITEMS}`);
+      }
+      for (const [field, raw] of items) {
+        const record = await loadVisible(ctx.em, p, req.type, raw, field, info.operation.operation);
+        if (!(await p.can(req.key, record))) {
+          throw new ForbiddenError(`You need ${req.key} for ${field}; nothing was changed`, {
+            permission: req.key,
+            field,
+          });
+        }
+      }
+      return true;
+    }
     case 'permission': {
       if (req.on === 'root') return p.can(req.key, root as Scoped);
       const raw = readPath(args, req.on.arg);
@@ -157,6 +176,27 @@ export async function checkRequirement(
   }
 }
 
+/**
+ * The values a path with `*` steps names, each with its concrete path (`ids.*` →
+ * `ids.0`, `ids.1`, …; `items.*.environmentId` → `items.0.environmentId`, …).
+ */
+function readEach(args: Record<string, unknown>, dotted: string): [string, unknown][] {
+  let found: [string, unknown][] = [['', args]];
+  for (const part of dotted.split('.')) {
+    const next: [string, unknown][] = [];
+    for (const [at, value] of found) {
+      const prefix = at ? `${at}.` : '';
+      if (part === '*') {
+        if (Array.isArray(value)) value.forEach((v, i) => next.push([`${prefix}${i}`, v]));
+      } else if (value && typeof value === 'object') {
+        next.push([`${prefix}${part}`, (value as Record<string, unknown>)[part]]);
+      }
+    }
+    found = next;
+  }
+  return found;
+}
+
 function readPath(args: Record<string, unknown>, dotted: string): unknown {
   let value: unknown = args;
   for (const part of dotted.split('.')) {
@@ -169,6 +209,7 @@ function readPath(args: Record<string, unknown>, dotted: string): unknown {
 function describe(req: Requirement): string {
   switch (req.kind) {
     case 'permission':
+    case 'each':
       return req.key;
     case 'model':
       return req.codename;

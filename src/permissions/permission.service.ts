@@ -7,12 +7,12 @@ import { MultivariateOption } from '../features/multivariate-option.entity';
 import { Identity } from '../identities/identity.entity';
 import { Segment } from '../segments/segment.entity';
 import { Tag } from '../projects/tag.entity';
-import { UserGroupMembership } from '../groups/user-group.entity';
+import { UserGroup, UserGroupMembership } from '../groups/user-group.entity';
 import { OrganisationApiKey } from '../organisations/organisation-api-key.entity';
 import { OrganisationMembership, OrganisationRole } from '../organisations/membership.entity';
 import { Organisation } from '../organisations/organisation.entity';
 import { Project } from '../projects/project.entity';
-import { RoleAssignment } from '../roles/role.entity';
+import { Role, RoleAssignment } from '../roles/role.entity';
 import { ForbiddenError, UnauthenticatedError } from '../shared/errors';
 import type { Principal } from '../users/principal';
 import type { GrantableKey, ModelCodename, PermissionKey, Scope } from './keys';
@@ -44,7 +44,9 @@ export type Scoped =
   | FeatureState
   | Identity
   | Webhook
-  | WebhookDelivery;
+  | WebhookDelivery
+  | UserGroup
+  | Role;
 
 interface GrantRow {
   readonly scope: Scope;
@@ -86,6 +88,14 @@ export class PermissionService {
     private readonly em: EntityManager,
     readonly principal: Principal,
   ) {}
+
+  /**
+   * Drops what was loaded, so the next check reads the grants again: for a request that
+   * changed its own caller's grants (a creator becoming admin of what they created).
+   */
+  forget(): void {
+    this.snapshot = undefined;
+  }
 
   get isAuthenticated(): boolean {
     return this.principal.kind !== 'anonymous';
@@ -221,6 +231,12 @@ export class PermissionService {
     if (record instanceof Organisation) return { organisationId: record.id };
     if (record instanceof OrganisationMembership || record instanceof OrganisationApiKey)
       return { organisationId: record.organisation.id };
+    if (record instanceof Role) return { organisationId: record.organisation.id };
+    if (record instanceof UserGroup) {
+      // Instance groups (model permissions) belong to no organisation: none of its rules apply.
+      if (!record.organisation) throw new Error(`group ${record.id} belongs to no organisation`);
+      return { organisationId: record.organisation.id };
+    }
     if (record instanceof Project)
       return { organisationId: record.organisation.id, projectId: record.id };
     if (record instanceof Feature || record instanceof Segment || record instanceof Tag)

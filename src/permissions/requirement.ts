@@ -41,8 +41,23 @@ export type Requirement =
       readonly key: PermissionKey;
       readonly on: 'root' | { readonly arg: string; readonly type: ResourceType };
     }
+  /**
+   * An action over many records (a bulk mutation): `key` on every record whose id a list
+   * argument holds (`ids.*`, or `items.*.environmentId` for a field of each item). Every
+   * item is checked before anything runs, and one refusal refuses the whole action, naming
+   * the item.
+   */
+  | {
+      readonly kind: 'each';
+      readonly key: PermissionKey;
+      readonly arg: string;
+      readonly type: ResourceType;
+    }
   /** Resolver classes carry this as their default: anything that forgets to declare is refused. */
   | { readonly kind: 'deny' };
+
+/** The most items one bulk mutation may name. */
+export const MAX_BULK_ITEMS = 100;
 
 export const REQUIRES_EXTENSION = 'requires';
 /** Marks a field requirement enforced by hiding the value (null) rather than failing. */
@@ -50,6 +65,14 @@ export const HIDE_EXTENSION = 'hideUnlessAllowed';
 
 export const Public: Requirement = { kind: 'public' };
 export const Authenticated: Requirement = { kind: 'authenticated' };
+
+/** `key` on every record named by the list argument `arg` (see the `each` requirement). */
+export function permissionOnEach(
+  key: PermissionKey,
+  on: { arg: string; type: ResourceType },
+): Requirement {
+  return { kind: 'each', key, arg: on.arg, type: on.type };
+}
 
 export function permissionOn(
   key: PermissionKey,

@@ -38,7 +38,7 @@ export class ProjectService {
         permission: 'ORGANISATION_ADMIN',
       });
     }
-    return em.transactional(async (tx) => {
+    const created = await em.transactional(async (tx) => {
       const project = tx.create(Project, { name: input.name.trim(), organisation: org });
       applySettings(project, input, PROJECT_SETTING_KEYS, ['featureNameRegex']);
       const userId = p.userId;
@@ -65,6 +65,9 @@ export class ProjectService {
       });
       return project;
     });
+    // The caller became the project's admin in this request.
+    p.forget();
+    return created;
   }
 
   async update(

@@ -75,6 +75,10 @@ const TABLES = [
   'webhook_deliveries',
   'permission_grants',
   'model_permission_grants',
+  'user_groups',
+  'user_group_memberships',
+  'roles',
+  'role_assignments',
   'user_sessions',
   'user_backup_codes',
   'users',
@@ -316,6 +320,35 @@ const importDocument = () => ({
     },
   ],
 });
+
+// --- Groups, roles and grants: fresh objects for their cases ------------------------------
+
+const newGroup = async () =>
+  idOf(
+    await call('mutation($i: CreateGroupInput!) { createGroup(input: $i) { id } }', {
+      i: { organisationId: ws.organisationId, name: unique('group') },
+    }),
+  );
+
+const newRole = async () =>
+  idOf(
+    await call('mutation($i: CreateRoleInput!) { createRole(input: $i) { id } }', {
+      i: { organisationId: ws.organisationId, name: unique('role') },
+    }),
+  );
+
+/** Grants VIEW_PROJECT on the workspace's project to a holder ({ userId } | { roleId } …). */
+const grantTo = (holder: Record<string, string>) =>
+  call('mutation($i: GrantPermissionsInput!) { grantPermissions(input: $i) { id } }', {
+    i: { holder, projectId: ws.projectId, keys: ['VIEW_PROJECT'] },
+  });
+
+const groupMembers = (groupId: string) => () =>
+  sql('select * from user_group_memberships where group_id = ? order by id', [Number(groupId)]);
+const roleAssignments = (roleId: string) => () =>
+  sql('select * from role_assignments where role_id = ? order by id', [Number(roleId)]);
+const grantsOf = (userId: number) => () =>
+  sql('select * from permission_grants where user_id = ? order by id', [userId]);
 
 // --- One case per mutation -----------------------------------------------------------------
 
@@ -707,6 +740,61 @@ const CASES: Record<string, Case> = {
     },
   },
 
+  archiveFeatures: {
+    type: AuditObjectType.FEATURE,
+    query: 'mutation($ids: [ID!]!) { archiveFeatures(ids: $ids) { id } }',
+    setup: async () => {
+      const ids = [await newFeature(), await newFeature()];
+      return {
+        vars: { ids },
+        rows: () => sql('select id, is_archived from features where id in (?, ?)', ids.map(Number)),
+      };
+    },
+  },
+  deleteFeatures: {
+    type: AuditObjectType.FEATURE,
+    query: 'mutation($ids: [ID!]!) { deleteFeatures(ids: $ids) }',
+    setup: async () => {
+      const ids = [await newFeature(), await newFeature()];
+      return {
+        vars: { ids },
+        rows: () => sql('select id from features where id in (?, ?)', ids.map(Number)),
+      };
+    },
+  },
+  updateFeatureStates: {
+    type: AuditObjectType.FEATURE_STATE,
+    query:
+      'mutation($items: [FeatureStateChangeInput!]!) { updateFeatureStates(items: $items) { id } }',
+    setup: async () => {
+      const featureId = await newFeature();
+      const items = Object.values(ws.environments).map((environmentId) => ({
+        featureId,
+        environmentId,
+        enabled: true,
+        value: unique('bulk'),
+      }));
+      return {
+        vars: { items },
+        rows: () =>
+          sql('select id, enabled from feature_states where feature_id = ? order by id', [
+            Number(featureId),
+          ]),
+      };
+    },
+  },
+  deleteIdentities: {
+    type: AuditObjectType.IDENTITY,
+    query: 'mutation($ids: [ID!]!) { deleteIdentities(ids: $ids) }',
+    setup: async () => {
+      const ids = [await newIdentity(), await newIdentity()];
+      return {
+        vars: { ids },
+        rows: () => sql('select id from identities where id in (?, ?)', ids.map(Number)),
+      };
+    },
+  },
+
   // Segments and their overrides
   createSegment: {
     type: AuditObjectType.SEGMENT,
@@ -935,6 +1023,156 @@ const CASES: Record<string, Case> = {
         vars: { w: webhookId },
         rows: () =>
           sql('select * from webhook_deliveries where webhook_id = ?', [Number(webhookId)]),
+      };
+    },
+  },
+
+  // Groups, roles and object grants (their helpers are above CASES)
+  createGroup: {
+    type: AuditObjectType.PERMISSION,
+    query: 'mutation($i: CreateGroupInput!) { createGroup(input: $i) { id } }',
+    setup: async () => {
+      const name = unique('group');
+      return {
+        vars: { i: { organisationId: ws.organisationId, name, isDefault: true } },
+        rows: () => sql('select * from user_groups where name = ?', [name]),
+      };
+    },
+  },
+  updateGroup: {
+    type: AuditObjectType.PERMISSION,
+    query: 'mutation($id: ID!, $i: UpdateGroupInput!) { updateGroup(id: $id, input: $i) { id } }',
+    setup: async () => {
+      const id = await newGroup();
+      return {
+        vars: { id, i: { name: unique('renamed'), externalId: 'sso-group' } },
+        rows: row('user_groups', id),
+      };
+    },
+  },
+  deleteGroup: {
+    type: AuditObjectType.PERMISSION,
+    query: 'mutation($id: ID!) { deleteGroup(id: $id) }',
+    setup: async () => {
+      const id = await newGroup();
+      const member = await newMember();
+      await call(
+        'mutation($g: ID!, $u: [ID!]!) { addGroupMembers(groupId: $g, userIds: $u) { id } }',
+        {
+          g: id,
+          u: [String(member.id)],
+        },
+      );
+      return { vars: { id }, rows: row('user_groups', id) };
+    },
+  },
+  addGroupMembers: {
+    type: AuditObjectType.PERMISSION,
+    query:
+      'mutation($g: ID!, $u: [ID!]!) { addGroupMembers(groupId: $g, userIds: $u, groupAdmin: true) { id } }',
+    setup: async () => {
+      const g = await newGroup();
+      const member = await newMember();
+      return { vars: { g, u: [String(member.id)] }, rows: groupMembers(g) };
+    },
+  },
+  removeGroupMembers: {
+    type: AuditObjectType.PERMISSION,
+    query: 'mutation($g: ID!, $u: [ID!]!) { removeGroupMembers(groupId: $g, userIds: $u) { id } }',
+    setup: async () => {
+      const g = await newGroup();
+      const member = await newMember();
+      await call(
+        'mutation($g: ID!, $u: [ID!]!) { addGroupMembers(groupId: $g, userIds: $u) { id } }',
+        {
+          g,
+          u: [String(member.id)],
+        },
+      );
+      return { vars: { g, u: [String(member.id)] }, rows: groupMembers(g) };
+    },
+  },
+  createRole: {
+    type: AuditObjectType.PERMISSION,
+    query: 'mutation($i: CreateRoleInput!) { createRole(input: $i) { id } }',
+    setup: async () => {
+      const name = unique('role');
+      return {
+        vars: { i: { organisationId: ws.organisationId, name, description: 'viewers' } },
+        rows: () => sql('select * from roles where name = ?', [name]),
+      };
+    },
+  },
+  updateRole: {
+    type: AuditObjectType.PERMISSION,
+    query: 'mutation($id: ID!, $i: UpdateRoleInput!) { updateRole(id: $id, input: $i) { id } }',
+    setup: async () => {
+      const id = await newRole();
+      return {
+        vars: { id, i: { name: unique('renamed'), description: 'changed' } },
+        rows: row('roles', id),
+      };
+    },
+  },
+  deleteRole: {
+    type: AuditObjectType.PERMISSION,
+    query: 'mutation($id: ID!) { deleteRole(id: $id) }',
+    setup: async () => {
+      const id = await newRole();
+      await grantTo({ roleId: id });
+      return { vars: { id }, rows: row('roles', id) };
+    },
+  },
+  assignRole: {
+    type: AuditObjectType.PERMISSION,
+    query: 'mutation($r: ID!, $h: RoleHolderInput!) { assignRole(roleId: $r, holder: $h) { id } }',
+    setup: async () => {
+      const r = await newRole();
+      const member = await newMember();
+      return { vars: { r, h: { userId: String(member.id) } }, rows: roleAssignments(r) };
+    },
+  },
+  unassignRole: {
+    type: AuditObjectType.PERMISSION,
+    query:
+      'mutation($r: ID!, $h: RoleHolderInput!) { unassignRole(roleId: $r, holder: $h) { id } }',
+    setup: async () => {
+      const r = await newRole();
+      const g = await newGroup();
+      await call(
+        'mutation($r: ID!, $h: RoleHolderInput!) { assignRole(roleId: $r, holder: $h) { id } }',
+        { r, h: { groupId: g } },
+      );
+      return { vars: { r, h: { groupId: g } }, rows: roleAssignments(r) };
+    },
+  },
+  grantPermissions: {
+    type: AuditObjectType.PERMISSION,
+    query: 'mutation($i: GrantPermissionsInput!) { grantPermissions(input: $i) { id keys admin } }',
+    setup: async () => {
+      const member = await newMember();
+      return {
+        vars: {
+          i: {
+            holder: { userId: String(member.id) },
+            environmentId: dev(),
+            keys: ['VIEW_ENVIRONMENT', 'UPDATE_FEATURE_STATE'],
+          },
+        },
+        rows: grantsOf(member.id),
+      };
+    },
+  },
+  revokePermissions: {
+    type: AuditObjectType.PERMISSION,
+    query:
+      'mutation($h: GrantHolderInput!, $s: GrantScopeInput!) { revokePermissions(holder: $h, scope: $s) }',
+    setup: async () => {
+      const member = await newMember();
+      await grantTo({ userId: String(member.id) });
+      return {
+        vars: { h: { userId: String(member.id) }, s: { projectId: ws.projectId } },
+        rows: grantsOf(member.id),
       };
     },
   },

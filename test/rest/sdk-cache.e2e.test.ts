@@ -42,6 +42,9 @@ describe('SDK cache', () => {
     return (await res.json()) as Flag[];
   };
 
+  /** The SDK cache's periodic version check (background work, not a request's). */
+  const isVersionPoll = (sql: string): boolean => /\bas version\s+from environments\b/.test(sql);
+
   /** SQL statements run while `work` runs. */
   async function statements(work: () => Promise<unknown>): Promise<string[]> {
     const connection = t.app.db.orm.em.getConnection();
@@ -75,7 +78,9 @@ describe('SDK cache', () => {
     const warm = await statements(async () => {
       for (let i = 0; i < 20; i++) await flags();
     });
-    expect(warm).toEqual([]);
+    // The cache's own version poll (every SDK_CACHE_POLL_MS, whatever the requests) may fall
+    // in the window on a loaded machine; the requests themselves must read nothing.
+    expect(warm.filter((sql) => !isVersionPoll(sql))).toEqual([]);
     // The spy does see the SDK path's queries: cold, and after a change.
     expect(cold.length).toBeGreaterThan(0);
     const rebuilt = await statements(async () => {
@@ -187,7 +192,7 @@ describe('SDK cache', () => {
     const warm = await statements(async () => {
       expect((await api('environment-document/', key)).status).toBe(200);
     });
-    expect(warm).toEqual([]);
+    expect(warm.filter((sql) => !isVersionPoll(sql))).toEqual([]);
     await new Promise((r) => setTimeout(r, 1_600));
     const expired = await api('environment-document/', key);
     expect(expired.status).toBe(403);
