@@ -1,7 +1,6 @@
+import { type Holder, holderOf } from './holders';
 import { ArrayMaxSize, IsOptional } from 'class-validator';
 import { Field, ID, InputType, ObjectType, registerEnumType } from 'type-graphql';
-import { ValidationError } from '../shared/errors';
-import { parseId } from '../shared/id-arg';
 import { GrantScope, type PermissionGrant } from './permission-grant.entity';
 import { Authenticated } from './requirement';
 import { TypeRequires } from './requires.decorator';
@@ -63,22 +62,10 @@ export class GrantPermissionsInput extends GrantScopeInput {
   admin!: boolean;
 }
 
-export type GrantHolder =
-  | { readonly kind: 'user'; readonly id: number }
-  | { readonly kind: 'group'; readonly id: number }
-  | { readonly kind: 'role'; readonly id: number };
+export type GrantHolder = Holder<'user' | 'group' | 'role'>;
 
 export function grantHolderOf(input: GrantHolderInput, field: string): GrantHolder {
-  const given = (['userId', 'groupId', 'roleId'] as const).filter((k) => input[k] != null);
-  if (given.length !== 1)
-    throw new ValidationError(field, 'name exactly one of userId, groupId and roleId');
-  const key = given[0]!;
-  const id = parseId(input[key], `${field}.${key}`);
-  return key === 'userId'
-    ? { kind: 'user', id }
-    : key === 'groupId'
-      ? { kind: 'group', id }
-      : { kind: 'role', id };
+  return holderOf(input, ['user', 'group', 'role'], field);
 }
 
 /**

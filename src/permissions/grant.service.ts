@@ -1,11 +1,9 @@
 import type { EntityManager } from '@mikro-orm/core';
+import { organisationHolder } from './holders';
 import { AuditObjectType, type AuditService, ChangeType } from '../audit/audit.service';
 import { Environment } from '../environments/environment.entity';
-import { UserGroup } from '../groups/user-group.entity';
-import { OrganisationMembership } from '../organisations/membership.entity';
 import { Organisation } from '../organisations/organisation.entity';
 import { Project } from '../projects/project.entity';
-import { Role } from '../roles/role.entity';
 import { ValidationError } from '../shared/errors';
 import { findVisible } from './find-visible';
 import {
@@ -78,7 +76,7 @@ export class GrantService {
         'organisation ADMIN is a membership role (updateOrganisationMember), not a grant',
       );
     const holder = grantHolderOf(input.holder, 'input.holder');
-    const who = await holderLabel(em, target.organisationId, holder, 'input.holder');
+    const who = await organisationHolder(em, target.organisationId, holder, 'input.holder');
     return em.transactional(async (tx) => {
       const rows = await tx.find(
         PermissionGrant,
@@ -298,48 +296,6 @@ function checkKeys(keys: readonly string[], scope: GrantScope, field: string): G
 
 function sameKeys(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && [...a].sort().join() === [...b].sort().join();
-}
-
-/** The holder belongs to the organisation; returns how the audit log names it. */
-async function holderLabel(
-  em: EntityManager,
-  organisationId: number,
-  holder: GrantHolder,
-  field: string,
-): Promise<string> {
-  switch (holder.kind) {
-    case 'user': {
-      const m = await em.findOne(
-        OrganisationMembership,
-        { organisation: organisationId, user: holder.id },
-        { populate: ['user'] },
-      );
-      if (!m)
-        throw new ValidationError(
-          `${field}.userId`,
-          `no member of this organisation with id ${holder.id}`,
-        );
-      return `user ${m.user.email}`;
-    }
-    case 'group': {
-      const g = await em.findOne(UserGroup, { id: holder.id, organisation: organisationId });
-      if (!g)
-        throw new ValidationError(
-          `${field}.groupId`,
-          `no group of this organisation with id ${holder.id}`,
-        );
-      return `group ${g.name}`;
-    }
-    case 'role': {
-      const r = await em.findOne(Role, { id: holder.id, organisation: organisationId });
-      if (!r)
-        throw new ValidationError(
-          `${field}.roleId`,
-          `no role of this organisation with id ${holder.id}`,
-        );
-      return `role ${r.name}`;
-    }
-  }
 }
 
 function describe(g: PermissionGrant): Record<string, unknown> {

@@ -1,7 +1,6 @@
+import { type Holder, holderOf } from '../permissions/holders';
 import { IsOptional, MaxLength } from 'class-validator';
 import { Field, ID, InputType } from 'type-graphql';
-import { ValidationError } from '../shared/errors';
-import { parseId } from '../shared/id-arg';
 import { NameField } from '../shared/validation';
 
 @InputType()
@@ -47,20 +46,8 @@ export class RoleHolderInput {
   apiKeyId?: string | null;
 }
 
-export type RoleHolder =
-  | { readonly kind: 'user'; readonly id: number }
-  | { readonly kind: 'group'; readonly id: number }
-  | { readonly kind: 'apiKey'; readonly id: number };
+export type RoleHolder = Holder<'user' | 'group' | 'apiKey'>;
 
 export function roleHolderOf(input: RoleHolderInput, field: string): RoleHolder {
-  const given = (['userId', 'groupId', 'apiKeyId'] as const).filter((k) => input[k] != null);
-  if (given.length !== 1)
-    throw new ValidationError(field, 'name exactly one of userId, groupId and apiKeyId');
-  const key = given[0]!;
-  const id = parseId(input[key], `${field}.${key}`);
-  return key === 'userId'
-    ? { kind: 'user', id }
-    : key === 'groupId'
-      ? { kind: 'group', id }
-      : { kind: 'apiKey', id };
+  return holderOf(input, ['user', 'group', 'apiKey'], field);
 }

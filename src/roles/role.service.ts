@@ -1,14 +1,12 @@
 import type { EntityManager } from '@mikro-orm/core';
+import { organisationHolder } from '../permissions/holders';
 import { AuditObjectType, type AuditService, ChangeType } from '../audit/audit.service';
-import { UserGroup } from '../groups/user-group.entity';
-import { OrganisationMembership } from '../organisations/membership.entity';
-import { OrganisationApiKey } from '../organisations/organisation-api-key.entity';
 import { Organisation } from '../organisations/organisation.entity';
 import { findVisible } from '../permissions/find-visible';
 import { PermissionGrantView } from '../permissions/grant.inputs';
 import { PermissionGrant } from '../permissions/permission-grant.entity';
 import type { PermissionService } from '../permissions/permission.service';
-import { ConflictError, ValidationError } from '../shared/errors';
+import { ConflictError } from '../shared/errors';
 import type { CreateRoleInput, RoleHolder, UpdateRoleInput } from './role.inputs';
 import { Role, RoleAssignment } from './role.entity';
 
@@ -135,7 +133,7 @@ export class RoleService {
     holder: RoleHolder,
     field: string,
   ): Promise<Role> {
-    const who = await this.checkHolder(em, role, holder, field);
+    const who = await organisationHolder(em, role.organisation.id, holder, field);
     return em.transactional(async (tx) => {
       if (await tx.count(RoleAssignment, { role: role.id, ...holderWhere(holder) })) return role;
       const assignment = tx.create(RoleAssignment, { role: role.id, ...holderWhere(holder) });
@@ -175,57 +173,6 @@ export class RoleService {
       await tx.nativeDelete(RoleAssignment, { id: { $in: rows.map((r) => r.id) } });
       return role;
     });
-  }
-
-  /** The holder belongs to the role's organisation; returns how the audit log names it. */
-  private async checkHolder(
-    em: EntityManager,
-    role: Role,
-    holder: RoleHolder,
-    field: string,
-  ): Promise<string> {
-    const organisationId = role.organisation.id;
-    switch (holder.kind) {
-      case 'user': {
-        const m = await em.findOne(
-          OrganisationMembership,
-          { organisation: organisationId, user: holder.id },
-          { populate: ['user'] },
-        );
-        if (!m)
-          throw new ValidationError(
-            `${field}.userId`,
-            `no member of this organisation with id ${holder.id}`,
-          );
-        return `user ${m.user.email}`;
-      }
-      case 'group': {
-        const g = await em.findOne(UserGroup, { id: holder.id, organisation: organisationId });
-        if (!g)
-          throw new ValidationError(
-            `${field}.groupId`,
-            `no group of this organisation with id ${holder.id}`,
-          );
-        return `group ${g.name}`;
-      }
-      case 'apiKey': {
-        const k = await em.findOne(OrganisationApiKey, {
-          id: holder.id,
-          organisation: organisationId,
-        });
-        if (!k)
-          throw new ValidationError(
-            `${field}.apiKeyId`,
-            `no API key of this organisation with id ${holder.id}`,
-          );
-        if (k.isAdmin)
-          throw new ValidationError(
-            `${field}.apiKeyId`,
-            'an admin key holds every permission; give roles only to non-admin keys',
-          );
-        return `API key ${k.name}`;
-      }
-    }
   }
 
   private async record(
