@@ -37,12 +37,15 @@ export class AuditLogFilter {
 }
 
 @ArgsType()
-export class AuditLogsArgs extends CursorPageArgs {
-  @Field(() => ID)
-  organisationId!: string;
-
+export class InstanceAuditLogsArgs extends CursorPageArgs {
   @Field(() => AuditLogFilter, { nullable: true })
   @IsOptional()
   @ValidateNested()
   filter?: AuditLogFilter | null;
+}
+
+@ArgsType()
+export class AuditLogsArgs extends InstanceAuditLogsArgs {
+  @Field(() => ID)
+  organisationId!: string;
 }

@@ -7,7 +7,7 @@ import { connectionType, toConnection } from '../shared/cursor';
 import { parseId } from '../shared/id-arg';
 import { User } from '../users/user.entity';
 import { AuditLog } from './audit-log.entity';
-import { AuditLogsArgs } from './audit.inputs';
+import { AuditLogsArgs, InstanceAuditLogsArgs } from './audit.inputs';
 
 export const AuditLogConnection = connectionType(AuditLog, 'AuditLog', {
   edge: 'An audit record with its cursor.',
@@ -33,7 +33,20 @@ export class AuditLogResolver {
     return toConnection(await services.audit.list(em, permissions, organisationId, args));
   }
 
-  // An AuditLog is reached only through `auditLogs`, whose list filter decided visibility.
+  @Query(() => AuditLogConnection, {
+    description:
+      "Every audit record of this Flagward instance (user accounts' too), newest first. Needs the view_auditlog model permission.",
+  })
+  @Requires({ kind: 'model', codename: 'view_auditlog' })
+  async instanceAuditLogs(
+    @Args() args: InstanceAuditLogsArgs,
+    @Ctx() { em, services }: GraphQLContext,
+  ): Promise<AuditLogConnection> {
+    return toConnection(await services.audit.listAll(em, args));
+  }
+
+  // An AuditLog is reached only through `auditLogs` and `instanceAuditLogs`, whose filters
+  // decided visibility.
   @FieldResolver(() => ID, { nullable: true, description: 'Null for organisation-level records.' })
   @Requires(Authenticated)
   projectId(@Root() log: AuditLog): number | null {

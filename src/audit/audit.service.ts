@@ -6,7 +6,7 @@ import { parseId } from '../shared/id-arg';
 import { containsText } from '../shared/search';
 import { AuditLog, AuditObjectType, ChangeType } from './audit-log.entity';
 import type { WebhookOutbox } from '../webhooks/outbox';
-import type { AuditLogFilter, AuditLogsArgs } from './audit.inputs';
+import type { AuditLogFilter, AuditLogsArgs, InstanceAuditLogsArgs } from './audit.inputs';
 
 export interface AuditEntry {
   readonly organisationId: number | null;
@@ -76,6 +76,13 @@ export class AuditService {
       ...filterConditions(args.filter),
     ];
     return keysetPage(em, AuditLog, where, args, { populate: ['author', 'apiKey'] });
+  }
+
+  /** Every record of the instance (organisation-less ones too), for holders of view_auditlog. */
+  async listAll(em: EntityManager, args: InstanceAuditLogsArgs): Promise<Page<AuditLog>> {
+    return keysetPage(em, AuditLog, filterConditions(args.filter), args, {
+      populate: ['author', 'apiKey'],
+    });
   }
 
   private async visibility(

@@ -6,7 +6,11 @@ import { newUuid } from '../shared/ids';
 import { LoginMethod } from '../users/login-method';
 
 @ObjectType()
-@TypeRequires(permissionOn('ORGANISATION_MEMBER', 'root'))
+// Members see their organisations; holders of view_organisation see every one (not its content).
+@TypeRequires(permissionOn('ORGANISATION_MEMBER', 'root'), {
+  kind: 'model',
+  codename: 'view_organisation',
+})
 @Entity({ tableName: 'organisations' })
 export class Organisation {
   [OptionalProps]?:

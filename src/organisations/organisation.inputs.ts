@@ -1,8 +1,17 @@
 import { ArrayMaxSize, IsEmail, IsOptional, MaxLength } from 'class-validator';
-import { Field, ID, InputType } from 'type-graphql';
+import { ArgsType, Field, ID, InputType } from 'type-graphql';
+import { PageArgs } from '../shared/pagination';
 import { NameField } from '../shared/validation';
 import { LoginMethod } from '../users/login-method';
 import { OrganisationRole } from './membership.entity';
+
+@ArgsType()
+export class InstanceOrganisationsArgs extends PageArgs {
+  @Field(() => String, { nullable: true, description: 'Case-insensitive substring of the name.' })
+  @IsOptional()
+  @MaxLength(200)
+  search?: string | null;
+}
 
 @InputType()
 export class CreateOrganisationInput {

@@ -1,4 +1,5 @@
-import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { containsText } from '../shared/search';
 import type { GraphQLContext } from '../graphql/context';
 import { Authenticated, permissionOn } from '../permissions/requirement';
 import { DenyByDefault, Requires } from '../permissions/requires.decorator';
@@ -8,6 +9,7 @@ import { User } from '../users/user.entity';
 import { OrganisationMembership, OrganisationRole } from './membership.entity';
 import {
   AddMemberInput,
+  InstanceOrganisationsArgs,
   CreateOrganisationInput,
   UpdateMemberInput,
   UpdateOrganisationInput,
@@ -23,6 +25,23 @@ export class OrganisationResolver {
   @Requires(Authenticated)
   organisations(@Ctx() { em, permissions, services }: GraphQLContext): Promise<Organisation[]> {
     return services.organisations.list(em, permissions);
+  }
+
+  @Query(() => [Organisation], {
+    description:
+      'Every organisation of this Flagward instance, by id. Needs the view_organisation model permission (which shows the organisations, not their projects).',
+  })
+  @Requires({ kind: 'model', codename: 'view_organisation' })
+  instanceOrganisations(
+    @Args() args: InstanceOrganisationsArgs,
+    @Ctx() { em }: GraphQLContext,
+  ): Promise<Organisation[]> {
+    const term = args.search?.trim();
+    return em.find(Organisation, term ? { name: containsText(term) } : {}, {
+      orderBy: { id: 'asc' },
+      limit: args.limit,
+      offset: args.offset,
+    });
   }
 
   @Query(() => Organisation)

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelPermissionGrant } from '../../src/permissions/permission-grant.entity';
-import { codeOf, ok } from '../support/fixtures';
+import { codeOf, createWorkspace, ok } from '../support/fixtures';
 import { createTestApp, type TestApp } from '../support/test-app';
 
 const ADMIN_MODELS = '{ adminModels { model actions } }';
@@ -163,5 +163,47 @@ describe('model permissions: what the admin site shows and who may manage users'
     expect(
       codeOf(await t.gql(UPDATE, { id: '999999', i: { firstName: 'x' } }, { token: root })),
     ).toBe('NOT_FOUND');
+  });
+
+  it('shows every organisation to view_organisation, and every audit record to view_auditlog', async () => {
+    const owner = await t.createUser('owner@models.test');
+    await createWorkspace(t, owner.token, { organisation: 'Somebody else’s' });
+    const auditor = await t.createUser('auditor@models.test');
+    const orgs = '{ instanceOrganisations(search: "else") { name } }';
+    const logs =
+      '{ instanceAuditLogs(first: 50) { totalCount edges { node { log relatedObjectType } } } }';
+    expect(codeOf(await t.gql(orgs, {}, { token: auditor.token }))).toBe('FORBIDDEN');
+    expect(codeOf(await t.gql(logs, {}, { token: auditor.token }))).toBe('FORBIDDEN');
+
+    const em = t.app.db.orm.em.fork();
+    for (const codename of ['view_organisation', 'view_auditlog'])
+      em.create(ModelPermissionGrant, { user: auditor.user.id, codename });
+    await em.flush();
+    expect(ok(await t.gql(orgs, {}, { token: auditor.token }))).toEqual({
+      instanceOrganisations: [{ name: 'Somebody else’s' }],
+    });
+    // The organisations, not their content: projects stay behind their own permissions.
+    const content = await t.gql(
+      '{ instanceOrganisations(search: "else") { name projects { id } } }',
+      {},
+      { token: auditor.token },
+    );
+    expect(content.errors?.[0]?.extensions).toMatchObject({
+      code: 'FORBIDDEN',
+      permission: 'ORGANISATION_MEMBER',
+    });
+    const page = ok(
+      await t.gql<{
+        instanceAuditLogs: {
+          totalCount: number;
+          edges: { node: { log: string; relatedObjectType: string } }[];
+        };
+      }>(logs, {}, { token: auditor.token }),
+    ).instanceAuditLogs;
+    const seen = page.edges.map((e) => e.node.log);
+    expect(seen).toContain('New project created: Web');
+    // Records of no organisation (user accounts) too.
+    expect(page.edges.some((e) => e.node.relatedObjectType === 'USER')).toBe(true);
+    expect(page.totalCount).toBeGreaterThanOrEqual(page.edges.length);
   });
 });
