@@ -6,9 +6,9 @@ import { ForbiddenError } from '../shared/errors';
 import { Feature } from './feature.entity';
 
 /**
- * Feature owners as rules: only project admins set a feature's owners, and in a project
- * with `enforceFeatureOwners` only the feature's owners (users, or members of its owner
- * groups) and project admins may change the feature or its states.
+ * In a project with `enforceFeatureOwners`, only the feature's owners (users, or members of
+ * its owner groups) and project admins may change the feature or its states. (Setting the
+ * owners is for project admins alone: `@WritableBy` on the feature inputs.)
  */
 export async function assertMayChangeFeature(
   em: EntityManager,
@@ -32,26 +32,4 @@ export async function assertMayChangeFeature(
     `Project ${project.name} lets only the feature's owners and project admins change ${feature.name}`,
     { reason: 'FEATURE_OWNERS_ENFORCED', permission: 'PROJECT_ADMIN' },
   );
-}
-
-/** Owners are read-only but for project admins: FORBIDDEN naming the field, nothing changed. */
-export async function assertMaySetOwners(
-  p: PermissionService,
-  project: Project,
-  input: { readonly ownerIds?: unknown; readonly groupOwnerIds?: unknown },
-  prefix: string,
-): Promise<void> {
-  const field =
-    input.ownerIds !== undefined
-      ? `${prefix}.ownerIds`
-      : input.groupOwnerIds !== undefined
-        ? `${prefix}.groupOwnerIds`
-        : undefined;
-  if (field === undefined) return;
-  const ref = { organisationId: project.organisation.id, projectId: project.id };
-  if (await p.can('PROJECT_ADMIN', ref)) return;
-  throw new ForbiddenError(`${field}: only project admins may set feature owners`, {
-    field,
-    permission: 'PROJECT_ADMIN',
-  });
 }

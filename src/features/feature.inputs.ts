@@ -1,3 +1,5 @@
+import { permissionOn } from '../permissions/requirement';
+import { WritableBy } from '../permissions/requires.decorator';
 import {
   ArrayMaxSize,
   IsOptional,
@@ -96,11 +98,13 @@ export class CreateFeatureInput {
   })
   @IsOptional()
   @ArrayMaxSize(100)
+  @WritableBy(permissionOn('PROJECT_ADMIN', { arg: 'input.projectId', type: 'project' }))
   ownerIds?: string[];
 
   @Field(() => [ID], { nullable: true })
   @IsOptional()
   @ArrayMaxSize(100)
+  @WritableBy(permissionOn('PROJECT_ADMIN', { arg: 'input.projectId', type: 'project' }))
   groupOwnerIds?: string[];
 
   @Field(() => [MultivariateOptionInput], { nullable: true })
@@ -144,11 +148,13 @@ export class UpdateFeatureInput {
   @Field(() => [ID], { nullable: true, description: 'Replaces the owners.' })
   @IsOptional()
   @ArrayMaxSize(100)
+  @WritableBy(permissionOn('PROJECT_ADMIN', { arg: 'id', type: 'feature' }))
   ownerIds?: string[];
 
   @Field(() => [ID], { nullable: true, description: 'Replaces the group owners.' })
   @IsOptional()
   @ArrayMaxSize(100)
+  @WritableBy(permissionOn('PROJECT_ADMIN', { arg: 'id', type: 'feature' }))
   groupOwnerIds?: string[];
 }
 

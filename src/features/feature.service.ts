@@ -6,7 +6,7 @@ import { UserGroup } from '../groups/user-group.entity';
 import { OrganisationMembership } from '../organisations/membership.entity';
 import type { PermissionService } from '../permissions/permission.service';
 import { Project } from '../projects/project.entity';
-import { assertMayChangeFeature, assertMaySetOwners } from './feature-owners';
+import { assertMayChangeFeature } from './feature-owners';
 import { Tag } from '../projects/tag.entity';
 import { pick } from '../shared/apply-settings';
 import { ConflictError, LimitExceededError, ValidationError } from '../shared/errors';
@@ -130,12 +130,6 @@ export class FeatureService {
     input: UpdateFeatureInput,
   ): Promise<Feature> {
     await assertMayChangeFeature(em, p, feature);
-    await assertMaySetOwners(
-      p,
-      await em.findOneOrFail(Project, feature.project.id),
-      input,
-      'input',
-    );
     return em.transactional(async (tx) => {
       const project = await tx.findOneOrFail(Project, feature.project.id);
       const before = pick(feature, AUDITED);

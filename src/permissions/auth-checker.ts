@@ -1,5 +1,11 @@
 import type { EntityManager } from '@mikro-orm/core';
-import type { GraphQLResolveInfo } from 'graphql';
+import {
+  type GraphQLInputType,
+  type GraphQLResolveInfo,
+  isInputObjectType,
+  isListType,
+  isNonNullType,
+} from 'graphql';
 import type { AuthCheckerFn } from 'type-graphql';
 import { Environment } from '../environments/environment.entity';
 import { ServerSideKey } from '../environments/server-side-key.entity';
@@ -26,7 +32,12 @@ import { WebhookDelivery } from '../webhooks/delivery.entity';
 import { Webhook } from '../webhooks/webhook.entity';
 import type { PermissionKey } from './keys';
 import type { PermissionService, Scoped } from './permission.service';
-import { MAX_BULK_ITEMS, type Requirement, type ResourceType } from './requirement';
+import {
+  MAX_BULK_ITEMS,
+  type Requirement,
+  type ResourceType,
+  WRITABLE_EXTENSION,
+} from './requirement';
 
 const ENTITY_BY_TYPE = {
   organisation: Organisation,
@@ -229,7 +240,10 @@ export const authChecker: AuthCheckerFn<GraphQLContext, Requirement> = async (
   if (requirements.some((r) => r.kind === 'public')) return true;
   if (!context.permissions.isAuthenticated) throw new UnauthenticatedError();
   for (const req of requirements) {
-    if (await checkRequirement(req, root, args, context, info)) return true;
+    if (await checkRequirement(req, root, args, context, info)) {
+      await checkWritable(root, args, context, info);
+      return true;
+    }
   }
   const needs = requirements.filter((r) => r.kind !== 'deny').map(describe);
   if (needs.length === 0) {
@@ -238,3 +252,56 @@ export const authChecker: AuthCheckerFn<GraphQLContext, Requirement> = async (
   }
   throw new ForbiddenError(`You need ${needs.join(' or ')} for this`, { permission: needs[0] });
 };
+
+/**
+ * Input fields declared `@WritableBy(...)` that the arguments set: each must be allowed to
+ * the caller, else FORBIDDEN naming the field (checked before the resolver runs).
+ */
+async function checkWritable(
+  root: unknown,
+  args: Record<string, unknown>,
+  ctx: GraphQLContext,
+  info: GraphQLResolveInfo,
+): Promise<void> {
+  const field = info.parentType.getFields()[info.fieldName];
+  if (!field) return;
+  const walk = async (type: GraphQLInputType, value: unknown, path: string): Promise<void> => {
+    if (value === null || value === undefined) return;
+    const bare = isNonNullType(type) ? type.ofType : type;
+    if (isListType(bare)) {
+      if (Array.isArray(value)) {
+        for (const [i, item] of value.entries()) await walk(bare.ofType, item, `${path}.${i}`);
+      }
+      return;
+    }
+    if (!isInputObjectType(bare) || typeof value !== 'object') return;
+    for (const input of Object.values(bare.getFields())) {
+      const set = (value as Record<string, unknown>)[input.name];
+      if (set === undefined) continue;
+      const at = `${path}.${input.name}`;
+      const writable = (input.extensions as Record<string, unknown> | undefined)?.[
+        WRITABLE_EXTENSION
+      ] as readonly Requirement[] | undefined;
+      if (writable) {
+        let allowed = false;
+        for (const req of writable) {
+          if (await checkRequirement(req, root, args, ctx, info)) {
+            allowed = true;
+            break;
+          }
+        }
+        if (!allowed) {
+          throw new ForbiddenError(
+            `${at}: you need ${writable.map(describe).join(' or ')} to set this`,
+            {
+              field: at,
+              permission: describe(writable[0]!),
+            },
+          );
+        }
+      }
+      await walk(input.type, set, at);
+    }
+  };
+  for (const arg of field.args) await walk(arg.type, args[arg.name], arg.name);
+}

@@ -60,6 +60,8 @@ export type Requirement =
 export const MAX_BULK_ITEMS = 100;
 
 export const REQUIRES_EXTENSION = 'requires';
+/** On an input field: who may set it (any one requirement suffices). */
+export const WRITABLE_EXTENSION = 'writableBy';
 /** Marks a field requirement enforced by hiding the value (null) rather than failing. */
 export const HIDE_EXTENSION = 'hideUnlessAllowed';
 

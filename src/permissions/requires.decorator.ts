@@ -1,5 +1,10 @@
 import { Authorized, Extensions } from 'type-graphql';
-import { HIDE_EXTENSION, REQUIRES_EXTENSION, type Requirement } from './requirement';
+import {
+  HIDE_EXTENSION,
+  REQUIRES_EXTENSION,
+  WRITABLE_EXTENSION,
+  type Requirement,
+} from './requirement';
 
 /**
  * Declares what a query, mutation, field resolver or object field requires.
@@ -48,4 +53,15 @@ export function FieldRequires(...requirements: Requirement[]): PropertyDecorator
     [REQUIRES_EXTENSION]: requirements,
     [HIDE_EXTENSION]: true,
   }) as PropertyDecorator & MethodDecorator;
+}
+
+/**
+ * On an input field: only callers meeting one of the requirements may set it. Sending it
+ * otherwise is FORBIDDEN naming the field, before the mutation runs (so nothing changes);
+ * leaving it out is always allowed. `permissionOn(key, { arg, type })` reads the mutation's
+ * own arguments (e.g. the record being changed).
+ */
+export function WritableBy(...requirements: Requirement[]): PropertyDecorator {
+  if (requirements.length === 0) throw new Error('@WritableBy needs at least one requirement');
+  return Extensions({ [WRITABLE_EXTENSION]: requirements }) as PropertyDecorator;
 }

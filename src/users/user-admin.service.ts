@@ -14,9 +14,6 @@ export interface UserChanges {
   readonly isSuperuser?: boolean | null;
 }
 
-/** Fields only a superuser may set, whoever else may change the user. */
-const SUPERUSER_FIELDS = ['isStaff', 'isSuperuser'] as const;
-
 const snapshot = (u: User) => ({
   firstName: u.firstName,
   lastName: u.lastName,
@@ -38,15 +35,8 @@ export class UserAdminService {
     userId: number,
     input: UserChanges,
   ): Promise<User> {
-    // Read-only for everyone but superusers: refused by name, before anything changes.
-    for (const field of SUPERUSER_FIELDS) {
-      if (input[field] !== undefined && !p.isSuperuser) {
-        throw new ForbiddenError(`input.${field}: only superusers may set this`, {
-          field: `input.${field}`,
-        });
-      }
-    }
-    for (const field of ['isActive', ...SUPERUSER_FIELDS] as const) {
+    // isStaff and isSuperuser are @WritableBy superusers only (UpdateUserInput).
+    for (const field of ['isActive', 'isStaff', 'isSuperuser'] as const) {
       if (input[field] === null) throw new ValidationError(`input.${field}`, 'must not be null');
     }
     if (userId === p.userId && (input.isActive === false || input.isSuperuser === false)) {

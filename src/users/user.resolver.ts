@@ -14,7 +14,7 @@ import {
 import { IsOptional } from 'class-validator';
 import { parseId } from '../shared/id-arg';
 import type { GraphQLContext } from '../graphql/context';
-import { DenyByDefault, Requires } from '../permissions/requires.decorator';
+import { DenyByDefault, Requires, WritableBy } from '../permissions/requires.decorator';
 import { PageArgs } from '../shared/pagination';
 import { User } from './user.entity';
 
@@ -44,9 +44,11 @@ export class UpdateUserInput {
   isActive?: boolean | null;
 
   @Field(() => Boolean, { nullable: true, description: 'Superusers only.' })
+  @WritableBy({ kind: 'superuser' })
   isStaff?: boolean | null;
 
   @Field(() => Boolean, { nullable: true, description: 'Superusers only.' })
+  @WritableBy({ kind: 'superuser' })
   isSuperuser?: boolean | null;
 }
 

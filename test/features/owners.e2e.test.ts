@@ -67,6 +67,25 @@ describe('feature owners', () => {
       permission: 'PROJECT_ADMIN',
     });
     expect(await owners()).toEqual(['admin@owners.test']);
+    // The same rule when creating: owners are for project admins to name.
+    const created = await t.gql(
+      'mutation($p: ID!, $o: [ID!]) { createFeature(input: { projectId: $p, name: "owned", ownerIds: $o }) { id } }',
+      { p: ws.projectId, o: [String(editorId)] },
+      { token: editor },
+    );
+    expect(created.errors?.[0]?.extensions).toMatchObject({
+      code: 'FORBIDDEN',
+      field: 'input.ownerIds',
+      permission: 'PROJECT_ADMIN',
+    });
+    const features = ok(
+      await t.gql<{ features: { name: string }[] }>(
+        'query($p: ID!) { features(projectId: $p) { name } }',
+        { p: ws.projectId },
+        { token: admin },
+      ),
+    ).features.map((f) => f.name);
+    expect(features).not.toContain('owned');
     // Without owners in the input the same caller may change the feature.
     ok(await t.gql(UPDATE_FEATURE, { id: flag, i: { description: 'ok' } }, { token: editor }));
   });
