@@ -129,6 +129,8 @@ export function createServices(config: Config, orm: MikroORM, logger: Logger): S
       twoFactor,
       tokens,
       throttle: loginThrottle,
+      passwords,
+      passport,
       challengeTtlMs: config.twoFactor.challengeTtlMs,
     }),
     oauth,

@@ -5,9 +5,9 @@ import path from 'node:path';
 import express, { type Request, type RequestHandler, type Response, Router } from 'express';
 import type { Orm } from '../db/orm';
 import type { Services } from '../services';
-import { AppError } from '../shared/errors';
+import { AppError, TooManyRequestsError } from '../shared/errors';
 import { LoginMethod } from '../users/login-method';
-import { authenticateLocal } from '../users/passport';
+import { awaitSecondFactor } from '../users/oauth.router';
 import { errorsOf, escape, field, page, pageHeaders, text } from '../users/pages';
 import { SessionKind } from '../users/user-session.entity';
 import type { User } from '../users/user.entity';
@@ -17,8 +17,6 @@ export const ADMIN_LOGIN_PATH = '/admin/login/';
 export const ADMIN_LOGOUT_PATH = '/admin/logout/';
 export const ADMIN_SSO_START_PATH = '/admin/admin_sso/assignment/start/';
 const STATIC_PATH = '/admin/static/';
-const TWO_FACTOR_PATH = '/auth/two-factor/';
-const PENDING_SIGN_IN_MS = 15 * 60_000;
 const MAX_EMAIL = 254;
 const MAX_PASSWORD = 1024;
 
@@ -125,7 +123,7 @@ type Visitor =
  */
 export function adminRouter(orm: Orm, services: Services, sessions: RequestHandler): Router {
   const router = Router({ strict: true });
-  const { logins, passport, loginThrottle: throttle } = services;
+  const { logins, passport } = services;
   const passwordLogin = services.config.adminPasswordLogin;
   const publicOrigin = new URL(services.config.publicUrl).origin;
   const browser: RequestHandler[] = [sessions, passport.initialize(), passport.session()];
@@ -204,14 +202,10 @@ ${SCRIPTS.map((name) => `<script src="${escape(assetUrl(name))}"></script>`).joi
     // As on /graphql: a session opened with a login method the user's organisations no
     // longer allow is ended.
     const method = req.session.loginMethod ?? LoginMethod.PASSWORD;
-    const allowed = await logins.allowedMethods(orm.em.fork(), user.id);
-    if (allowed !== null && !allowed.has(method)) {
+    const refusal = await logins.sessionRefusal(orm.em.fork(), user.id, method);
+    if (refusal) {
       await endSession(req);
-      const list = [...allowed];
-      return {
-        kind: 'methodRefused',
-        message: `Your organisation no longer allows sessions opened with ${method}; sign in again${list.length ? ` with ${list.join(' or ')}` : ''}`,
-      };
+      return { kind: 'methodRefused', message: refusal.message };
     }
     return isStaffUser(user) ? { kind: 'staff', user } : { kind: 'notStaff', user };
   };
@@ -289,20 +283,15 @@ ${SCRIPTS.map((name) => `<script src="${escape(assetUrl(name))}"></script>`).joi
     if (email.length > MAX_EMAIL || password.length > MAX_PASSWORD) return wrong();
 
     const em = orm.em.fork();
-    const retryAfter = await throttle.blockedFor(em, email, req.ip);
-    if (retryAfter > 0) {
-      // Cost what a password check costs, so a block tells no more than a failure does.
-      await services.passwords.verifyDecoy(password);
-      res.set('retry-after', String(retryAfter));
-      return html(res, 429, loginPage([throttle.blockedError(retryAfter).message], shownEmail));
+    let user;
+    try {
+      user = await logins.checkPassword(em, req, res, email, password);
+    } catch (err) {
+      if (!(err instanceof TooManyRequestsError)) throw err;
+      res.set('retry-after', String(err.extensions.retryAfterSeconds));
+      return html(res, 429, loginPage([err.message], shownEmail));
     }
-    const user = await authenticateLocal(passport, req, res, email, password);
-    if (!user) {
-      // Unknown emails count like known ones: the answer never says whether an account exists.
-      await throttle.recordFailure(em, email, req.ip);
-      return wrong();
-    }
-    await throttle.recordSuccess(em, email);
+    if (!user) return wrong();
     if (!isStaffUser(user)) {
       // No session: this page signs in staff only (the API has its own sign-in).
       return html(
@@ -322,10 +311,7 @@ ${SCRIPTS.map((name) => `<script src="${escape(assetUrl(name))}"></script>`).joi
       return html(res, err.status, loginPage([err.message], shownEmail));
     }
     if (admission.kind === 'twoFactor') {
-      // A session that only carries the pending sign-in lives minutes, not the session TTL.
-      if (!req.user) req.session.cookie.maxAge = PENDING_SIGN_IN_MS;
-      req.session.twoFactorLogin = { challenge: admission.challenge, next: ADMIN_PATH };
-      return res.redirect(302, TWO_FACTOR_PATH);
+      return awaitSecondFactor(req, res, admission.challenge, ADMIN_PATH);
     }
     await logins.openSession(em, req, user, admission.method, SessionKind.COOKIE);
     res.redirect(302, ADMIN_PATH);

@@ -1,7 +1,6 @@
 import type { Orm } from '../db/orm';
 import type { NextFunction, Request, Response } from 'express';
 import type { ApiKeyService } from '../organisations/api-key.service';
-import { AppError } from '../shared/errors';
 import { sha256Hex } from '../shared/ids';
 import { LoginMethod } from '../users/login-method';
 import type { LoginService } from '../users/login.service';
@@ -41,8 +40,8 @@ export function principalMiddleware(
 ) {
   const admitUser = async (req: Request, res: Response, principal: UserPrincipal) => {
     const em = orm.em.fork();
-    const allowed = await deps.logins.allowedMethods(em, principal.user.id);
-    if (allowed === null || allowed.has(principal.session.method)) {
+    const error = await deps.logins.sessionRefusal(em, principal.user.id, principal.session.method);
+    if (!error) {
       req.principal = principal;
       return true;
     }
@@ -51,12 +50,6 @@ export function principalMiddleware(
     } else {
       await new Promise<void>((resolve) => req.session.destroy(() => resolve()));
     }
-    const list = [...allowed];
-    const error = new AppError(
-      'UNAUTHENTICATED',
-      `Your organisation no longer allows sessions opened with ${principal.session.method}; sign in again${list.length ? ` with ${list.join(' or ')}` : ''}`,
-      { reason: 'LOGIN_METHOD_NOT_ALLOWED', allowedMethods: list },
-    );
     res.status(401).json({ errors: [{ message: error.message, extensions: error.extensions }] });
     return false;
   };

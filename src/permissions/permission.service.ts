@@ -338,19 +338,17 @@ export class PermissionService {
   private async loadForUser(userId: number): Promise<Snapshot> {
     const em = this.em;
     const [memberships, groupRows] = await Promise.all([
-      em.find(OrganisationMembership, { user: userId }, { fields: ['organisation', 'role'] }),
+      // With its organisation (one join): whether it requires two-factor sign-in.
+      em.find(OrganisationMembership, { user: userId }, { populate: ['organisation'] }),
       em.find(UserGroupMembership, { user: userId }, { fields: ['group'], populate: ['group'] }),
     ]);
     // Organisations requiring two-factor sign-in hold back a user who has not turned it on.
     const hasTwoFactor = this.principal.kind === 'user' && this.principal.user.twoFactorEnabled;
-    const forcing =
-      hasTwoFactor || memberships.length === 0
+    const awaitingTwoFactor = new Set(
+      hasTwoFactor
         ? []
-        : await em.find(Organisation, {
-            id: { $in: memberships.map((m) => m.organisation.id) },
-            force2fa: true,
-          });
-    const awaitingTwoFactor = new Set(forcing.map((o) => o.id));
+        : memberships.filter((m) => m.organisation.force2fa).map((m) => m.organisation.id),
+    );
     const roles = new Map(
       memberships
         .filter((m) => !awaitingTwoFactor.has(m.organisation.id))

@@ -16,7 +16,6 @@ import { DenyByDefault, Requires, TypeRequires } from '../permissions/requires.d
 import { PermissionService } from '../permissions/permission.service';
 import { UnauthenticatedError } from '../shared/errors';
 import { LoginMethod } from './login-method';
-import { authenticateLocal } from './passport';
 import { SessionKind } from './user-session.entity';
 import { User } from './user.entity';
 
@@ -97,20 +96,9 @@ export class AuthResolver {
   @Requires(Public)
   async login(@Arg('input') input: LoginInput, @Ctx() ctx: GraphQLContext): Promise<LoginPayload> {
     const { req, res, services, em } = ctx;
-    const throttle = services.loginThrottle;
-    const retryAfter = await throttle.blockedFor(em, input.email, req.ip);
-    if (retryAfter > 0) {
-      // Cost what a password check costs, so a block tells no more than a failure does.
-      await services.passwords.verifyDecoy(input.password);
-      throw throttle.blockedError(retryAfter);
-    }
-    const user = await authenticateLocal(services.passport, req, res, input.email, input.password);
-    if (!user) {
-      // Unknown emails count like known ones: the answer never says whether an account exists.
-      await throttle.recordFailure(em, input.email, req.ip);
-      throw new UnauthenticatedError('Unable to sign in with the provided credentials');
-    }
-    await throttle.recordSuccess(em, input.email);
+    const user = await services.logins.checkPassword(em, req, res, input.email, input.password);
+    // The answer never says whether an account exists.
+    if (!user) throw new UnauthenticatedError('Unable to sign in with the provided credentials');
     const admission = await services.logins.admit(em, user, LoginMethod.PASSWORD);
     if (admission.kind === 'twoFactor') {
       return { user: null, token: null, twoFactorChallenge: admission.challenge };

@@ -1,11 +1,13 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import { OrganisationMembership } from '../organisations/membership.entity';
-import { ForbiddenError, UnauthenticatedError } from '../shared/errors';
+import { AppError, ForbiddenError, UnauthenticatedError } from '../shared/errors';
 import { sha256Hex } from '../shared/ids';
 import type { SecretBox } from '../shared/secret-box';
 import { LoginMethod } from './login-method';
 import type { LoginThrottleService } from './login-throttle.service';
+import { authenticateLocal, type PassportInstance } from './passport';
+import type { PasswordHasher } from './password';
 import type { SessionMeta, TokenService } from './session.service';
 import type { TwoFactorService } from './two-factor.service';
 import { SessionKind } from './user-session.entity';
@@ -50,6 +52,8 @@ export class LoginService {
       readonly twoFactor: TwoFactorService;
       readonly tokens: TokenService;
       readonly throttle: LoginThrottleService;
+      readonly passwords: PasswordHasher;
+      readonly passport: PassportInstance;
       readonly challengeTtlMs: number;
     },
   ) {}
@@ -84,6 +88,72 @@ export class LoginService {
     throw methodNotAllowed(method, allowed);
   }
 
+  /**
+   * Why a session opened with `method` may no longer be used (UNAUTHENTICATED, reason
+   * LOGIN_METHOD_NOT_ALLOWED), or null when the user's organisations still allow it.
+   */
+  async sessionRefusal(
+    em: EntityManager,
+    userId: number,
+    method: LoginMethod,
+  ): Promise<AppError | null> {
+    const allowed = await this.allowedMethods(em, userId);
+    if (allowed === null || allowed.has(method)) return null;
+    const list = [...allowed];
+    return new AppError(
+      'UNAUTHENTICATED',
+      `Your organisation no longer allows sessions opened with ${method}; sign in again${list.length ? ` with ${list.join(' or ')}` : ''}`,
+      { reason: 'LOGIN_METHOD_NOT_ALLOWED', allowedMethods: list },
+    );
+  }
+
+  /**
+   * The first factor by e-mail and password, counted by the throttle: the user, or null for
+   * wrong credentials (unknown e-mails count like known ones). While the account or address
+   * is blocked it throws TOO_MANY_REQUESTS, after costing what a password check costs.
+   */
+  async checkPassword(
+    em: EntityManager,
+    req: Request,
+    res: Response,
+    email: string,
+    password: string,
+  ): Promise<User | null> {
+    const throttle = this.deps.throttle;
+    const retryAfter = await throttle.blockedFor(em, email, req.ip);
+    if (retryAfter > 0) {
+      // A block tells no more than a failure does.
+      await this.deps.passwords.verifyDecoy(password);
+      throw throttle.blockedError(retryAfter);
+    }
+    const user = await authenticateLocal(this.deps.passport, req, res, email, password);
+    if (!user) {
+      await throttle.recordFailure(em, email, req.ip);
+      return null;
+    }
+    await throttle.recordSuccess(em, email);
+    return user;
+  }
+
+  /**
+   * Uses up a TOTP or backup code of the user, counted by the throttle: false (and a failed
+   * sign-in recorded) for a wrong code; TOO_MANY_REQUESTS while the account or address is
+   * blocked.
+   */
+  async useCode(
+    em: EntityManager,
+    user: User,
+    code: string,
+    ip: string | undefined,
+  ): Promise<boolean> {
+    const throttle = this.deps.throttle;
+    const retryAfter = await throttle.blockedFor(em, user.email, ip);
+    if (retryAfter > 0) throw throttle.blockedError(retryAfter);
+    if (await this.deps.twoFactor.verifyAnyCode(em, user, code)) return true;
+    await throttle.recordFailure(em, user.email, ip);
+    return false;
+  }
+
   /** After a first factor proved `user`: refuse, ask for the second factor, or admit. */
   async admit(em: EntityManager, user: User, method: LoginMethod): Promise<Admission> {
     if (!user.isActive) throw new UnauthenticatedError('This account is inactive');
@@ -111,14 +181,10 @@ export class LoginService {
     if (!user?.isActive || !user.twoFactorEnabled) {
       throw new UnauthenticatedError('This sign-in has expired; start again');
     }
-    const throttle = this.deps.throttle;
-    const retryAfter = await throttle.blockedFor(em, user.email, ip);
-    if (retryAfter > 0) throw throttle.blockedError(retryAfter);
-    if (!(await this.deps.twoFactor.verifyAnyCode(em, user, code))) {
-      await throttle.recordFailure(em, user.email, ip);
+    if (!(await this.useCode(em, user, code, ip))) {
       throw new UnauthenticatedError('The two-factor code is not valid');
     }
-    await throttle.recordSuccess(em, user.email);
+    await this.deps.throttle.recordSuccess(em, user.email);
     // The restriction may have changed while the code was being typed.
     await this.assertMethodAllowed(em, user.id, body.m);
     return { user, method: body.m };

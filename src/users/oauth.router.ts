@@ -27,6 +27,22 @@ const TWO_FACTOR_PATH = '/auth/two-factor/';
 const PENDING_SIGN_IN_MS = 15 * 60_000;
 
 /**
+ * Sends a browser whose first factor passed to the second-factor page (served here), keeping
+ * the challenge and where to go afterwards in its session. A session that carries only a
+ * pending sign-in lives minutes, not the session TTL.
+ */
+export function awaitSecondFactor(
+  req: Request,
+  res: Response,
+  challenge: string,
+  next: string,
+): void {
+  if (!req.user) req.session.cookie.maxAge = PENDING_SIGN_IN_MS;
+  req.session.twoFactorLogin = { challenge, next };
+  res.redirect(302, TWO_FACTOR_PATH);
+}
+
+/**
  * A path on this server to return to: one leading slash (not `//` or `/\`, which browsers
  * read as another host), no whitespace or control characters (browsers drop tabs and
  * newlines, which could make `//` again). Anything else goes to `/`.
@@ -105,8 +121,7 @@ export function oauthRouter(orm: Orm, services: Services, sessions: RequestHandl
       const user = await oauth.signIn(em, provider, profile);
       const admission = await logins.admit(em, user, provider);
       if (admission.kind === 'twoFactor') {
-        req.session.twoFactorLogin = { challenge: admission.challenge, next };
-        res.redirect(302, TWO_FACTOR_PATH);
+        awaitSecondFactor(req, res, admission.challenge, next);
         return;
       }
       await logins.openSession(em, req, user, admission.method, SessionKind.COOKIE);

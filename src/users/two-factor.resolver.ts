@@ -200,11 +200,7 @@ async function requireCode(
 ): Promise<void> {
   const user = await em.findOneOrFail(User, userId);
   if (!user.twoFactorEnabled) throw new ValidationError('code', 'two-factor sign-in is off');
-  const throttle = services.loginThrottle;
-  const retryAfter = await throttle.blockedFor(em, user.email, ip);
-  if (retryAfter > 0) throw throttle.blockedError(retryAfter);
-  if (!(await services.twoFactor.verifyAnyCode(em, user, code))) {
-    await throttle.recordFailure(em, user.email, ip);
+  if (!(await services.logins.useCode(em, user, code, ip))) {
     throw new ValidationError('code', 'is not a current code or an unused backup code');
   }
 }
