@@ -1,6 +1,12 @@
 import { IsOptional, MaxLength, ValidateNested } from 'class-validator';
 import { ArgsType, Field, ID, InputType } from 'type-graphql';
-import { CursorPageArgs } from '../shared/cursor';
+import {
+  ConnectionArgs,
+  IdOrder,
+  type ListOrder,
+  NEWEST_FIRST,
+  OrderByField,
+} from '../shared/cursor';
 import { AuditObjectType } from './audit-log.entity';
 
 /** Narrows an audit log; every field given must hold (AND). */
@@ -37,11 +43,14 @@ export class AuditLogFilter {
 }
 
 @ArgsType()
-export class InstanceAuditLogsArgs extends CursorPageArgs {
+export class InstanceAuditLogsArgs extends ConnectionArgs {
   @Field(() => AuditLogFilter, { nullable: true })
   @IsOptional()
   @ValidateNested()
   filter?: AuditLogFilter | null;
+
+  @OrderByField(IdOrder, NEWEST_FIRST)
+  orderBy!: ListOrder<'ID'>;
 }
 
 @ArgsType()

@@ -1,7 +1,7 @@
 import type { EntityManager, FilterQuery } from '@mikro-orm/core';
 import type { PermissionService } from '../permissions/permission.service';
 import { Project } from '../projects/project.entity';
-import { keysetPage, type Page } from '../shared/cursor';
+import { ID_KEYS, orderedPage, type Page } from '../shared/cursor';
 import { parseId } from '../shared/id-arg';
 import { containsText } from '../shared/search';
 import { AuditLog, AuditObjectType, ChangeType } from './audit-log.entity';
@@ -75,12 +75,14 @@ export class AuditService {
       ...(await this.visibility(em, p, organisationId)),
       ...filterConditions(args.filter),
     ];
-    return keysetPage(em, AuditLog, where, args, { populate: ['author', 'apiKey'] });
+    return orderedPage(em, AuditLog, where, args, args.orderBy, ID_KEYS, {
+      populate: ['author', 'apiKey'],
+    });
   }
 
   /** Every record of the instance (organisation-less ones too), for holders of view_auditlog. */
   async listAll(em: EntityManager, args: InstanceAuditLogsArgs): Promise<Page<AuditLog>> {
-    return keysetPage(em, AuditLog, filterConditions(args.filter), args, {
+    return orderedPage(em, AuditLog, filterConditions(args.filter), args, args.orderBy, ID_KEYS, {
       populate: ['author', 'apiKey'],
     });
   }

@@ -1,5 +1,19 @@
 import { GraphQLJSONObject } from 'graphql-scalars';
-import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import {
+  Arg,
+  Args,
+  ArgsType,
+  Ctx,
+  Field,
+  FieldResolver,
+  ID,
+  Mutation,
+  Query,
+  Resolver,
+  Root,
+} from 'type-graphql';
+import { type ConnectionValue, connectionType, toConnection } from '../shared/cursor';
+import { NamedListArgs } from '../shared/named-list';
 import type { GraphQLContext } from '../graphql/context';
 import { permissionOn } from '../permissions/requirement';
 import { DenyByDefault, Requires } from '../permissions/requires.decorator';
@@ -24,21 +38,27 @@ import { ServerSideKey } from './server-side-key.entity';
 const envArg = (arg: string) => ({ arg, type: 'environment' as const });
 const keyArg = (arg: string) => ({ arg, type: 'serverSideKey' as const });
 
+export const EnvironmentConnection = connectionType(Environment, 'Environment');
+
+@ArgsType()
+class EnvironmentListArgs extends NamedListArgs {
+  @Field(() => ID)
+  projectId!: string;
+}
+
 @DenyByDefault()
 @Resolver(() => Environment)
 export class EnvironmentResolver {
-  @Query(() => [Environment], { description: 'Environments of a project the caller may view.' })
+  @Query(() => EnvironmentConnection, {
+    description: 'Environments of a project the caller may view.',
+  })
   @Requires(permissionOn('VIEW_PROJECT', { arg: 'projectId', type: 'project' }))
   async environments(
-    @Arg('projectId', () => ID) projectId: string,
-    @Ctx() { em, permissions }: GraphQLContext,
-  ): Promise<Environment[]> {
-    const visible = await permissions.filter('VIEW_ENVIRONMENT', Environment);
-    return em.find(
-      Environment,
-      { $and: [{ project: parseId(projectId, 'projectId') }, visible] },
-      { orderBy: { id: 'asc' } },
-    );
+    @Args() args: EnvironmentListArgs,
+    @Ctx() { em, permissions, services }: GraphQLContext,
+  ): Promise<ConnectionValue<Environment>> {
+    const projectId = parseId(args.projectId, 'projectId');
+    return toConnection(await services.environments.list(em, permissions, projectId, args));
   }
 
   @Query(() => Environment)

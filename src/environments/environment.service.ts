@@ -8,6 +8,8 @@ import { GrantScope, PermissionGrant } from '../permissions/permission-grant.ent
 import type { PermissionService } from '../permissions/permission.service';
 import { Project } from '../projects/project.entity';
 import { applySettings, pick } from '../shared/apply-settings';
+import type { Page } from '../shared/cursor';
+import { type NamedListArgs, namedPage } from '../shared/named-list';
 import { shortUuid, sha256Hex } from '../shared/ids';
 import {
   type CreateEnvironmentInput,
@@ -129,6 +131,17 @@ export class EnvironmentService {
       tx.remove(env);
       await tx.flush();
     });
+  }
+
+  /** A page of a project's environments the caller may view. */
+  async list(
+    em: EntityManager,
+    p: PermissionService,
+    projectId: number,
+    args: NamedListArgs,
+  ): Promise<Page<Environment>> {
+    const visible = await p.filter('VIEW_ENVIRONMENT', Environment);
+    return namedPage(em, Environment, [{ project: projectId }, visible], args);
   }
 
   listServerSideKeys(em: EntityManager, env: Environment): Promise<ServerSideKey[]> {

@@ -1,11 +1,13 @@
-import type { EntityManager } from '@mikro-orm/core';
+import type { EntityManager, FilterQuery } from '@mikro-orm/core';
 import { AuditObjectType, type AuditService, ChangeType, auditScope } from '../audit/audit.service';
 import { Environment } from '../environments/environment.entity';
 import { touchEnvironments } from '../environments/touch';
 import { assertMayChangeFeature } from './feature-owners';
 import type { PermissionService } from '../permissions/permission.service';
 import { Project } from '../projects/project.entity';
+import { orderedPage, type Page, type SortKey } from '../shared/cursor';
 import { ValidationError } from '../shared/errors';
+import { containsText } from '../shared/search';
 import { parseId } from '../shared/id-arg';
 import { Identity } from '../identities/identity.entity';
 import { type StateContext, type StateValues, WebhookEvent } from '../webhooks/events';
@@ -13,7 +15,7 @@ import type { FlagChange, WebhookOutbox } from '../webhooks/outbox';
 import { FeatureSegment, FeatureState, MultivariateStateValue } from './feature-state.entity';
 import { type FlagValue, typedValue, valueOf } from './feature-value';
 import { Feature } from './feature.entity';
-import type { FeatureStateInput } from './feature.inputs';
+import type { FeatureStateInput, FeatureStateListArgs } from './feature.inputs';
 import { hundredths } from './feature.service';
 import { MultivariateOption } from './multivariate-option.entity';
 
@@ -55,6 +57,12 @@ const WEBHOOK_EVENT: Readonly<
  * Reads and writes feature states: the environment defaults here, and the shared
  * `apply` used for segment and identity overrides.
  */
+/** Default states sort on their feature: its id (creation order) or name. */
+const STATE_KEYS: Record<'FEATURE_ID' | 'FEATURE_NAME', SortKey<FeatureState>> = {
+  FEATURE_ID: { path: ['feature', 'id'], value: (s) => s.feature.id },
+  FEATURE_NAME: { path: ['feature', 'name'], value: (s) => s.feature.name },
+};
+
 export class FeatureStateService {
   constructor(
     private readonly audit: AuditService,
@@ -86,17 +94,26 @@ export class FeatureStateService {
   }
 
   /** Environment defaults of an environment, optionally of some features, by feature id. */
-  listDefaults(em: EntityManager, environment: Environment, featureIds?: number[]) {
-    return em.find(
-      FeatureState,
-      {
-        environment,
-        identity: null,
-        featureSegment: null,
-        ...(featureIds ? { feature: { $in: featureIds } } : {}),
-      },
-      { orderBy: { feature: { id: 'asc' } } },
-    );
+  /** A page of an environment's default states, one per feature. */
+  listDefaults(
+    em: EntityManager,
+    environment: Environment,
+    args: FeatureStateListArgs,
+  ): Promise<Page<FeatureState>> {
+    const where: FilterQuery<FeatureState>[] = [
+      { environment, identity: null, featureSegment: null },
+    ];
+    const filter = args.filter;
+    if (filter?.featureIds) {
+      const ids = filter.featureIds.map((id, i) => parseId(id, `filter.featureIds.${i}`));
+      where.push({ feature: { $in: ids } });
+    }
+    if (filter?.enabled != null) where.push({ enabled: filter.enabled });
+    const term = filter?.search?.trim();
+    if (term) where.push({ feature: { name: containsText(term) } });
+    return orderedPage(em, FeatureState, where, args, args.orderBy, STATE_KEYS, {
+      populate: ['feature'],
+    });
   }
 
   async allocations(em: EntityManager, state: FeatureState): Promise<MultivariateStateValue[]> {

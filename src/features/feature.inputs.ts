@@ -10,7 +10,14 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { ArgsType, Field, Float, ID, InputType } from 'type-graphql';
-import { PageArgs } from '../shared/pagination';
+import {
+  ConnectionArgs,
+  type ListOrder,
+  OrderByField,
+  OrderDirection,
+  orderInput,
+  SearchFilter,
+} from '../shared/cursor';
 import { NameField } from '../shared/validation';
 import { FEATURE_VALUE_LIMIT } from './feature.entity';
 import type { FlagValue } from './feature-value';
@@ -158,23 +165,116 @@ export class UpdateFeatureInput {
   groupOwnerIds?: string[];
 }
 
-@ArgsType()
-export class FeatureListArgs extends PageArgs {
-  @Field(() => ID)
-  projectId!: string;
-
+@InputType({ description: 'Narrows a list of features; every field given must hold.' })
+export class FeatureFilter {
   @Field(() => String, { nullable: true, description: 'Case-insensitive substring of the name.' })
   @IsOptional()
-  @MaxLength(2000)
+  @MaxLength(200)
   search?: string | null;
 
   @Field(() => [ID], { nullable: true, description: 'Only features carrying all these tags.' })
   @IsOptional()
   @ArrayMaxSize(100)
-  tagIds?: string[];
+  tagIds?: string[] | null;
 
-  @Field({ defaultValue: false })
+  @Field({ defaultValue: false, description: 'Archived features too.' })
   includeArchived!: boolean;
+}
+
+export const FeatureOrderField = { ID: 'ID', NAME: 'NAME' } as const;
+export type FeatureOrderField = keyof typeof FeatureOrderField;
+const FEATURE_ORDER: ListOrder<FeatureOrderField> = { field: 'ID', direction: OrderDirection.ASC };
+export const FeatureOrder = orderInput('Feature', FeatureOrderField, FEATURE_ORDER, {
+  ID: 'Creation order.',
+  NAME: 'By name.',
+});
+
+@ArgsType()
+export class FeatureListArgs extends ConnectionArgs {
+  @Field(() => ID)
+  projectId!: string;
+
+  @Field(() => FeatureFilter, { nullable: true })
+  @IsOptional()
+  @ValidateNested()
+  filter?: FeatureFilter | null;
+
+  @OrderByField(FeatureOrder, FEATURE_ORDER)
+  orderBy!: ListOrder<FeatureOrderField>;
+}
+
+export const FeatureStateOrderField = {
+  FEATURE_ID: 'FEATURE_ID',
+  FEATURE_NAME: 'FEATURE_NAME',
+} as const;
+export type FeatureStateOrderField = keyof typeof FeatureStateOrderField;
+const FEATURE_STATE_ORDER: ListOrder<FeatureStateOrderField> = {
+  field: 'FEATURE_ID',
+  direction: OrderDirection.ASC,
+};
+export const FeatureStateOrder = orderInput(
+  'FeatureState',
+  FeatureStateOrderField,
+  FEATURE_STATE_ORDER,
+  { FEATURE_ID: "The features' creation order.", FEATURE_NAME: "By the feature's name." },
+);
+
+@InputType({ description: 'Narrows a list of feature states; every field given must hold.' })
+export class FeatureStateFilter {
+  @Field(() => [ID], { nullable: true, description: 'Only the states of these features.' })
+  @IsOptional()
+  @ArrayMaxSize(100)
+  featureIds?: string[] | null;
+
+  @Field(() => Boolean, { nullable: true, description: 'Only states on (true) or off (false).' })
+  enabled?: boolean | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description: "Case-insensitive substring of the feature's name.",
+  })
+  @IsOptional()
+  @MaxLength(200)
+  search?: string | null;
+}
+
+@ArgsType()
+export class FeatureStateListArgs extends ConnectionArgs {
+  @Field(() => ID)
+  environmentId!: string;
+
+  @Field(() => FeatureStateFilter, { nullable: true })
+  @IsOptional()
+  @ValidateNested()
+  filter?: FeatureStateFilter | null;
+
+  @OrderByField(FeatureStateOrder, FEATURE_STATE_ORDER)
+  orderBy!: ListOrder<FeatureStateOrderField>;
+}
+
+export const TagOrderField = { LABEL: 'LABEL', ID: 'ID' } as const;
+export type TagOrderField = keyof typeof TagOrderField;
+const TAG_ORDER: ListOrder<TagOrderField> = { field: 'LABEL', direction: OrderDirection.ASC };
+export const TagOrder = orderInput('Tag', TagOrderField, TAG_ORDER, {
+  LABEL: 'By label.',
+  ID: 'Creation order.',
+});
+
+@ArgsType()
+export class TagListArgs extends ConnectionArgs {
+  @Field(() => ID)
+  projectId!: string;
+
+  @Field(() => SearchFilter, {
+    nullable: true,
+    description: 'Narrows the list: `search` matches the label.',
+  })
+  @IsOptional()
+  @ValidateNested()
+  filter?: SearchFilter | null;
+
+  @OrderByField(TagOrder, TAG_ORDER)
+  orderBy!: ListOrder<TagOrderField>;
 }
 
 @InputType()

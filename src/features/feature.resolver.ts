@@ -22,6 +22,7 @@ import {
   type ResourceType,
 } from '../permissions/requirement';
 import { allOrNothing, loadAll } from '../shared/bulk';
+import { type ConnectionValue, connectionType, toConnection } from '../shared/cursor';
 import { DenyByDefault, Requires, TypeRequires } from '../permissions/requires.decorator';
 import { Project } from '../projects/project.entity';
 import { Tag } from '../projects/tag.entity';
@@ -35,6 +36,7 @@ import { Feature } from './feature.entity';
 import {
   CreateFeatureInput,
   FeatureListArgs,
+  FeatureStateListArgs,
   FeatureStateChangeInput,
   FeatureStateInput,
   MultivariateOptionInput,
@@ -46,17 +48,22 @@ import { MultivariateOption } from './multivariate-option.entity';
 
 const on = (type: ResourceType, arg: string) => ({ arg, type });
 
+export const FeatureConnection = connectionType(Feature, 'Feature');
+export const FeatureStateConnection = connectionType(FeatureState, 'FeatureState');
+
 @DenyByDefault()
 @Resolver(() => Feature)
 export class FeatureResolver {
-  @Query(() => [Feature], { description: "A project's features, by id." })
+  @Query(() => FeatureConnection, {
+    description: "A project's features (archived ones only when the filter asks).",
+  })
   @Requires(permissionOn('VIEW_PROJECT', on('project', 'projectId')))
   async features(
     @Args() args: FeatureListArgs,
     @Ctx() { em, services }: GraphQLContext,
-  ): Promise<Feature[]> {
+  ): Promise<ConnectionValue<Feature>> {
     const project = await em.findOneOrFail(Project, parseId(args.projectId, 'projectId'));
-    return services.features.list(em, project, args);
+    return toConnection(await services.features.list(em, project, args));
   }
 
   @Query(() => Feature)
@@ -267,18 +274,16 @@ export class MultivariateAllocation {
 @DenyByDefault()
 @Resolver(() => FeatureState)
 export class FeatureStateResolver {
-  @Query(() => [FeatureState], {
+  @Query(() => FeatureStateConnection, {
     description: "An environment's default state of each feature (or of the features named).",
   })
   @Requires(permissionOn('VIEW_ENVIRONMENT', on('environment', 'environmentId')))
   async featureStates(
-    @Arg('environmentId', () => ID) environmentId: string,
-    @Arg('featureIds', () => [ID], { nullable: true }) featureIds: string[] | undefined,
+    @Args() args: FeatureStateListArgs,
     @Ctx() { em, services }: GraphQLContext,
-  ): Promise<FeatureState[]> {
-    const env = await em.findOneOrFail(Environment, parseId(environmentId, 'environmentId'));
-    const ids = featureIds?.map((id, i) => parseId(id, `featureIds.${i}`));
-    return services.featureStates.listDefaults(em, env, ids);
+  ): Promise<ConnectionValue<FeatureState>> {
+    const env = await em.findOneOrFail(Environment, parseId(args.environmentId, 'environmentId'));
+    return toConnection(await services.featureStates.listDefaults(em, env, args));
   }
 
   @Mutation(() => FeatureState, {

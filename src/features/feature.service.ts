@@ -11,6 +11,7 @@ import { Tag } from '../projects/tag.entity';
 import { pick } from '../shared/apply-settings';
 import { ConflictError, LimitExceededError, ValidationError } from '../shared/errors';
 import { parseId } from '../shared/id-arg';
+import { byId, byProperty, orderedPage, type Page } from '../shared/cursor';
 import { containsText, equalsText } from '../shared/search';
 import { User } from '../users/user.entity';
 import { FeatureState, MultivariateStateValue } from './feature-state.entity';
@@ -41,25 +42,25 @@ export function hundredths(values: readonly (number | string)[]): number {
   return values.reduce<number>((sum, v) => sum + Math.round(Number(v) * 100), 0);
 }
 
+const FEATURE_KEYS = { ID: byId, NAME: byProperty<Feature>('name') };
+
 export class FeatureService {
   constructor(
     private readonly audit: AuditService,
     private readonly featureStates: FeatureStateService,
   ) {}
 
-  async list(em: EntityManager, project: Project, args: FeatureListArgs): Promise<Feature[]> {
+  /** A page of a project's features (the caller may view the project: they see them all). */
+  list(em: EntityManager, project: Project, args: FeatureListArgs): Promise<Page<Feature>> {
     const where: FilterQuery<Feature>[] = [{ project }];
-    if (!args.includeArchived) where.push({ isArchived: false });
-    const term = args.search?.trim();
+    const filter = args.filter;
+    if (!filter?.includeArchived) where.push({ isArchived: false });
+    const term = filter?.search?.trim();
     if (term) where.push({ name: containsText(term) });
-    for (const [i, raw] of (args.tagIds ?? []).entries()) {
-      where.push({ tags: { $some: { id: parseId(raw, `tagIds.${i}`) } } });
+    for (const [i, raw] of (filter?.tagIds ?? []).entries()) {
+      where.push({ tags: { $some: { id: parseId(raw, `filter.tagIds.${i}`) } } });
     }
-    return em.find(
-      Feature,
-      { $and: where },
-      { orderBy: { id: 'asc' }, limit: args.limit, offset: args.offset },
-    );
+    return orderedPage(em, Feature, where, args, args.orderBy, FEATURE_KEYS);
   }
 
   async create(

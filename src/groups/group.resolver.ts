@@ -1,4 +1,7 @@
-import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { type ConnectionValue, connectionType, toConnection } from '../shared/cursor';
+import { OrganisationListArgs } from '../organisations/organisation.inputs';
+import { UserListArgs } from '../users/user-list';
 import type { GraphQLContext } from '../graphql/context';
 import { Authenticated, permissionOn } from '../permissions/requirement';
 import { DenyByDefault, Requires } from '../permissions/requires.decorator';
@@ -9,6 +12,9 @@ import { UserGroup, UserGroupMembership } from './user-group.entity';
 
 const orgArg = (arg: string) => ({ arg, type: 'organisation' as const });
 
+export const UserGroupConnection = connectionType(UserGroup, 'UserGroup');
+export const UserGroupMemberConnection = connectionType(UserGroupMembership, 'UserGroupMember');
+
 /**
  * Organisation groups. Members of the organisation see its groups; its admins manage them;
  * membership is also managed by MANAGE_USER_GROUPS holders and the group's admins. Who may
@@ -18,13 +24,16 @@ const orgArg = (arg: string) => ({ arg, type: 'organisation' as const });
 @DenyByDefault()
 @Resolver(() => UserGroup)
 export class GroupResolver {
-  @Query(() => [UserGroup], { description: "An organisation's groups (its members may see them)." })
+  @Query(() => UserGroupConnection, {
+    description: "An organisation's groups (its members may see them).",
+  })
   @Requires(permissionOn('ORGANISATION_MEMBER', orgArg('organisationId')))
-  groups(
-    @Arg('organisationId', () => ID) organisationId: string,
+  async groups(
+    @Args() args: OrganisationListArgs,
     @Ctx() { em, services }: GraphQLContext,
-  ): Promise<UserGroup[]> {
-    return services.groups.list(em, parseId(organisationId, 'organisationId'));
+  ): Promise<ConnectionValue<UserGroup>> {
+    const organisationId = parseId(args.organisationId, 'organisationId');
+    return toConnection(await services.groups.list(em, organisationId, args));
   }
 
   @Query(() => UserGroup)
@@ -104,13 +113,16 @@ export class GroupResolver {
     return group.organisation!.id;
   }
 
-  @FieldResolver(() => [UserGroupMembership])
+  @FieldResolver(() => UserGroupMemberConnection, {
+    description: "The group's members (the filter and order apply to their user).",
+  })
   @Requires(Authenticated)
-  members(
+  async members(
     @Root() group: UserGroup,
+    @Args() args: UserListArgs,
     @Ctx() { em, services }: GraphQLContext,
-  ): Promise<UserGroupMembership[]> {
-    return services.groups.members(em, group);
+  ): Promise<ConnectionValue<UserGroupMembership>> {
+    return toConnection(await services.groups.members(em, group, args));
   }
 }
 

@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/core';
+import type { EntityManager, FilterQuery } from '@mikro-orm/core';
 import { AuditObjectType, type AuditService, ChangeType } from '../audit/audit.service';
 import { OrganisationMembership } from '../organisations/membership.entity';
 import { Organisation } from '../organisations/organisation.entity';
@@ -8,7 +8,10 @@ import { PermissionGrant } from '../permissions/permission-grant.entity';
 import type { PermissionService, ScopeRef } from '../permissions/permission.service';
 import { RoleAssignment } from '../roles/role.entity';
 import { ConflictError, ForbiddenError, ValidationError } from '../shared/errors';
+import { orderedPage, type Page } from '../shared/cursor';
 import { parseId } from '../shared/id-arg';
+import { type NamedListArgs, namedPage } from '../shared/named-list';
+import { membershipKeys, type UserListArgs, userConditions } from '../users/user-list';
 import { User } from '../users/user.entity';
 import type { CreateGroupInput, UpdateGroupInput } from './group.inputs';
 import { UserGroup, UserGroupMembership } from './user-group.entity';
@@ -19,6 +22,8 @@ import { UserGroup, UserGroupMembership } from './user-group.entity';
  * own group admins — but none of these may hand out, through a group, grants they do not
  * hold themselves. Instance groups (no organisation: model permissions) are out of reach.
  */
+const MEMBER_KEYS = membershipKeys<UserGroupMembership>();
+
 export class GroupService {
   constructor(private readonly audit: AuditService) {}
 
@@ -29,16 +34,24 @@ export class GroupService {
     });
   }
 
-  list(em: EntityManager, organisationId: number): Promise<UserGroup[]> {
-    return em.find(UserGroup, { organisation: organisationId }, { orderBy: { id: 'asc' } });
+  /** A page of an organisation's groups. */
+  list(em: EntityManager, organisationId: number, args: NamedListArgs): Promise<Page<UserGroup>> {
+    return namedPage(em, UserGroup, [{ organisation: organisationId }], args);
   }
 
-  members(em: EntityManager, group: UserGroup): Promise<UserGroupMembership[]> {
-    return em.find(
-      UserGroupMembership,
+  /** A page of a group's members. */
+  members(
+    em: EntityManager,
+    group: UserGroup,
+    args: UserListArgs,
+  ): Promise<Page<UserGroupMembership>> {
+    const where: FilterQuery<UserGroupMembership>[] = [
       { group: group.id },
-      { populate: ['user'], orderBy: { id: 'asc' } },
-    );
+      ...userConditions<UserGroupMembership>(args.filter, (user) => ({ user })),
+    ];
+    return orderedPage(em, UserGroupMembership, where, args, args.orderBy, MEMBER_KEYS, {
+      populate: ['user'],
+    });
   }
 
   async create(

@@ -17,7 +17,8 @@ import { TypeRequires } from '../permissions/requires.decorator';
 import { newUuid } from '../shared/ids';
 
 @ObjectType({ description: 'A user of an environment, as SDKs identify it, with its traits.' })
-@TypeRequires(permissionOn('VIEW_IDENTITIES', 'root'))
+// Those who manage identities get back the identities they make and change.
+@TypeRequires(permissionOn('VIEW_IDENTITIES', 'root'), permissionOn('MANAGE_IDENTITIES', 'root'))
 @Entity({ tableName: 'identities' })
 @Unique({ properties: ['environment', 'identifier'] })
 export class Identity {

@@ -1,6 +1,13 @@
-import { ArrayMaxSize, IsOptional, MaxLength, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, IsOptional, ValidateNested } from 'class-validator';
 import { ArgsType, Field, ID, InputType } from 'type-graphql';
-import { PageArgs } from '../shared/pagination';
+import {
+  ConnectionArgs,
+  type ListOrder,
+  OrderByField,
+  OrderDirection,
+  orderInput,
+  SearchFilter,
+} from '../shared/cursor';
 import { NameField } from '../shared/validation';
 import { TraitValueScalar, type TypedTraitValue } from './trait-value';
 
@@ -35,16 +42,30 @@ export class CreateIdentityInput {
   traits!: TraitInput[];
 }
 
+export const IdentityOrderField = { ID: 'ID', IDENTIFIER: 'IDENTIFIER' } as const;
+export type IdentityOrderField = keyof typeof IdentityOrderField;
+const IDENTITY_ORDER: ListOrder<IdentityOrderField> = {
+  field: 'ID',
+  direction: OrderDirection.ASC,
+};
+export const IdentityOrder = orderInput('Identity', IdentityOrderField, IDENTITY_ORDER, {
+  ID: 'Creation order.',
+  IDENTIFIER: 'By identifier.',
+});
+
 @ArgsType()
-export class IdentityListArgs extends PageArgs {
+export class IdentityListArgs extends ConnectionArgs {
   @Field(() => ID)
   environmentId!: string;
 
-  @Field(() => String, {
+  @Field(() => SearchFilter, {
     nullable: true,
-    description: 'Case-insensitive substring of the identifier.',
+    description: 'Narrows the list: `search` matches the identifier.',
   })
   @IsOptional()
-  @MaxLength(2000)
-  search?: string | null;
+  @ValidateNested()
+  filter?: SearchFilter | null;
+
+  @OrderByField(IdentityOrder, IDENTITY_ORDER)
+  orderBy!: ListOrder<IdentityOrderField>;
 }

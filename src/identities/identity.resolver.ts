@@ -11,6 +11,7 @@ import {
 } from '../permissions/requirement';
 import { allOrNothing, loadAll } from '../shared/bulk';
 import { DenyByDefault, Requires } from '../permissions/requires.decorator';
+import { type ConnectionValue, connectionType, toConnection } from '../shared/cursor';
 import { parseId } from '../shared/id-arg';
 import { Identity, Trait } from './identity.entity';
 import { CreateIdentityInput, IdentityListArgs, TraitInput } from './identity.inputs';
@@ -24,17 +25,25 @@ import {
 
 const on = (type: ResourceType, arg: string) => ({ arg, type });
 
+/** Who may read an identity's fields: the same as the type (see Identity). */
+const SEE_IDENTITY = [
+  permissionOn('VIEW_IDENTITIES', 'root'),
+  permissionOn('MANAGE_IDENTITIES', 'root'),
+];
+
+export const IdentityConnection = connectionType(Identity, 'Identity');
+
 @DenyByDefault()
 @Resolver(() => Identity)
 export class IdentityResolver {
-  @Query(() => [Identity], { description: "An environment's identities, by id." })
+  @Query(() => IdentityConnection, { description: "An environment's identities." })
   @Requires(permissionOn('VIEW_IDENTITIES', on('environment', 'environmentId')))
   async identities(
     @Args() args: IdentityListArgs,
     @Ctx() { em, services }: GraphQLContext,
-  ): Promise<Identity[]> {
+  ): Promise<ConnectionValue<Identity>> {
     const env = await em.findOneOrFail(Environment, parseId(args.environmentId, 'environmentId'));
-    return services.identities.list(em, env, args);
+    return toConnection(await services.identities.list(em, env, args));
   }
 
   @Query(() => Identity)
@@ -131,7 +140,7 @@ export class IdentityResolver {
     nullable: true,
     description: 'Null when the caller may not view the environment.',
   })
-  @Requires(permissionOn('VIEW_IDENTITIES', 'root'))
+  @Requires(...SEE_IDENTITY)
   async environment(
     @Root() identity: Identity,
     @Ctx() { em, permissions }: GraphQLContext,
@@ -141,7 +150,7 @@ export class IdentityResolver {
   }
 
   @FieldResolver(() => [Trait], { description: 'By key.' })
-  @Requires(permissionOn('VIEW_IDENTITIES', 'root'))
+  @Requires(...SEE_IDENTITY)
   traits(@Root() identity: Identity, @Ctx() { em, services }: GraphQLContext): Promise<Trait[]> {
     return services.identities.traitsOf(em, identity);
   }
@@ -150,7 +159,7 @@ export class IdentityResolver {
     description:
       "The identity's overrides, by feature id; empty when the caller may not view the environment.",
   })
-  @Requires(permissionOn('VIEW_IDENTITIES', 'root'))
+  @Requires(...SEE_IDENTITY)
   async overrides(
     @Root() identity: Identity,
     @Ctx() { em, permissions, services }: GraphQLContext,

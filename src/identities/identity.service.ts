@@ -11,6 +11,7 @@ import type { PermissionService } from '../permissions/permission.service';
 import { Project } from '../projects/project.entity';
 import { ConflictError, ValidationError } from '../shared/errors';
 import { parseId } from '../shared/id-arg';
+import { byId, byProperty, orderedPage, type Page } from '../shared/cursor';
 import { containsText } from '../shared/search';
 import { Identity, Trait } from './identity.entity';
 import {
@@ -67,14 +68,19 @@ export class IdentityService {
     private readonly featureStates: FeatureStateService,
   ) {}
 
-  list(em: EntityManager, environment: Environment, args: IdentityListArgs): Promise<Identity[]> {
+  /** A page of an environment's identities. */
+  list(
+    em: EntityManager,
+    environment: Environment,
+    args: IdentityListArgs,
+  ): Promise<Page<Identity>> {
     const where: FilterQuery<Identity>[] = [{ environment }];
-    if (args.search) where.push({ identifier: containsText(args.search) });
-    return em.find(
-      Identity,
-      { $and: where },
-      { orderBy: { id: 'asc' }, limit: args.limit, offset: args.offset },
-    );
+    const term = args.filter?.search?.trim();
+    if (term) where.push({ identifier: containsText(term) });
+    return orderedPage(em, Identity, where, args, args.orderBy, {
+      ID: byId,
+      IDENTIFIER: byProperty<Identity>('identifier'),
+    });
   }
 
   traitsOf(em: EntityManager, identity: Identity): Promise<Trait[]> {

@@ -1,4 +1,7 @@
-import { Arg, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Args, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { OrganisationListArgs } from './organisation.inputs';
+import { type ConnectionValue, connectionType, toConnection } from '../shared/cursor';
+
 import type { GraphQLContext } from '../graphql/context';
 import { permissionOn } from '../permissions/requirement';
 import { DenyByDefault, Requires } from '../permissions/requires.decorator';
@@ -9,19 +12,25 @@ import { OrganisationApiKey } from './organisation-api-key.entity';
 
 const orgArg = (arg: string) => ({ arg, type: 'organisation' as const });
 
+export const OrganisationApiKeyConnection = connectionType(
+  OrganisationApiKey,
+  'OrganisationApiKey',
+);
+
 /** Organisation API keys, managed by organisation admins. */
 @DenyByDefault()
 @Resolver(() => OrganisationApiKey)
 export class OrganisationApiKeyResolver {
-  @Query(() => [OrganisationApiKey], {
+  @Query(() => OrganisationApiKeyConnection, {
     description: "An organisation's API keys (prefixes only; a key is shown once, when made).",
   })
   @Requires(permissionOn('ORGANISATION_ADMIN', orgArg('organisationId')))
-  organisationApiKeys(
-    @Arg('organisationId', () => ID) organisationId: string,
+  async organisationApiKeys(
+    @Args() args: OrganisationListArgs,
     @Ctx() { em, services }: GraphQLContext,
-  ): Promise<OrganisationApiKey[]> {
-    return services.apiKeys.list(em, parseId(organisationId, 'organisationId'));
+  ): Promise<ConnectionValue<OrganisationApiKey>> {
+    const organisationId = parseId(args.organisationId, 'organisationId');
+    return toConnection(await services.apiKeys.list(em, organisationId, args));
   }
 
   @Mutation(() => CreatedOrganisationApiKey, {

@@ -3,7 +3,9 @@ import type { EntityManager } from '@mikro-orm/core';
 import { AuditObjectType, type AuditService, ChangeType } from '../audit/audit.service';
 import type { PermissionService } from '../permissions/permission.service';
 import { Role, RoleAssignment } from '../roles/role.entity';
+import type { Page } from '../shared/cursor';
 import { ValidationError } from '../shared/errors';
+import { type NamedListArgs, namedPage } from '../shared/named-list';
 import { parseId } from '../shared/id-arg';
 import { sha256Hex, shortUuid } from '../shared/ids';
 import type { Principal } from '../users/principal';
@@ -17,12 +19,13 @@ const KEY_FORMAT = /^([2-9A-HJ-NP-Za-km-z]{8})\.([2-9A-HJ-NP-Za-km-z]{32})$/;
 export class ApiKeyService {
   constructor(private readonly audit: AuditService) {}
 
-  list(em: EntityManager, organisationId: number): Promise<OrganisationApiKey[]> {
-    return em.find(
-      OrganisationApiKey,
-      { organisation: organisationId },
-      { orderBy: { id: 'asc' } },
-    );
+  /** A page of an organisation's API keys. */
+  list(
+    em: EntityManager,
+    organisationId: number,
+    args: NamedListArgs,
+  ): Promise<Page<OrganisationApiKey>> {
+    return namedPage(em, OrganisationApiKey, [{ organisation: organisationId }], args);
   }
 
   /** Creates a key; returns it in full, the only time it is ever visible. */

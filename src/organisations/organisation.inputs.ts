@@ -1,16 +1,15 @@
 import { ArrayMaxSize, IsEmail, IsOptional, MaxLength } from 'class-validator';
 import { ArgsType, Field, ID, InputType } from 'type-graphql';
-import { PageArgs } from '../shared/pagination';
+import { NamedListArgs } from '../shared/named-list';
 import { NameField } from '../shared/validation';
 import { LoginMethod } from '../users/login-method';
 import { OrganisationRole } from './membership.entity';
 
+/** A list of an organisation's named records (groups, roles, API keys). */
 @ArgsType()
-export class InstanceOrganisationsArgs extends PageArgs {
-  @Field(() => String, { nullable: true, description: 'Case-insensitive substring of the name.' })
-  @IsOptional()
-  @MaxLength(200)
-  search?: string | null;
+export class OrganisationListArgs extends NamedListArgs {
+  @Field(() => ID)
+  organisationId!: string;
 }
 
 @InputType()

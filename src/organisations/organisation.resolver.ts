@@ -1,15 +1,17 @@
 import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { containsText } from '../shared/search';
 import type { GraphQLContext } from '../graphql/context';
 import { Authenticated, permissionOn } from '../permissions/requirement';
 import { DenyByDefault, Requires } from '../permissions/requires.decorator';
-import { Project } from '../projects/project.entity';
+import type { Project } from '../projects/project.entity';
+import { ProjectConnection } from '../projects/project.resolver';
+import { type ConnectionValue, connectionType, toConnection } from '../shared/cursor';
+import { NamedListArgs } from '../shared/named-list';
+import { UserListArgs } from '../users/user-list';
 import { parseId } from '../shared/id-arg';
 import { User } from '../users/user.entity';
 import { OrganisationMembership, OrganisationRole } from './membership.entity';
 import {
   AddMemberInput,
-  InstanceOrganisationsArgs,
   CreateOrganisationInput,
   UpdateMemberInput,
   UpdateOrganisationInput,
@@ -18,30 +20,34 @@ import { Organisation } from './organisation.entity';
 
 const byId = (arg: string) => ({ arg, type: 'organisation' as const });
 
+export const OrganisationConnection = connectionType(Organisation, 'Organisation');
+export const MembershipConnection = connectionType(
+  OrganisationMembership,
+  'OrganisationMembership',
+);
+
 @DenyByDefault()
 @Resolver(() => Organisation)
 export class OrganisationResolver {
-  @Query(() => [Organisation], { description: 'Organisations the caller belongs to.' })
+  @Query(() => OrganisationConnection, { description: 'Organisations the caller belongs to.' })
   @Requires(Authenticated)
-  organisations(@Ctx() { em, permissions, services }: GraphQLContext): Promise<Organisation[]> {
-    return services.organisations.list(em, permissions);
+  async organisations(
+    @Args() args: NamedListArgs,
+    @Ctx() { em, permissions, services }: GraphQLContext,
+  ): Promise<ConnectionValue<Organisation>> {
+    return toConnection(await services.organisations.list(em, permissions, args));
   }
 
-  @Query(() => [Organisation], {
+  @Query(() => OrganisationConnection, {
     description:
-      'Every organisation of this Flagward instance, by id. Needs the view_organisation model permission (which shows the organisations, not their projects).',
+      'Every organisation of this Flagward instance. Needs the view_organisation model permission (which shows the organisations, not their projects).',
   })
   @Requires({ kind: 'model', codename: 'view_organisation' })
-  instanceOrganisations(
-    @Args() args: InstanceOrganisationsArgs,
-    @Ctx() { em }: GraphQLContext,
-  ): Promise<Organisation[]> {
-    const term = args.search?.trim();
-    return em.find(Organisation, term ? { name: containsText(term) } : {}, {
-      orderBy: { id: 'asc' },
-      limit: args.limit,
-      offset: args.offset,
-    });
+  async instanceOrganisations(
+    @Args() args: NamedListArgs,
+    @Ctx() { em, services }: GraphQLContext,
+  ): Promise<ConnectionValue<Organisation>> {
+    return toConnection(await services.organisations.listAll(em, args));
   }
 
   @Query(() => Organisation)
@@ -126,28 +132,28 @@ export class OrganisationResolver {
     return userId;
   }
 
-  @FieldResolver(() => [OrganisationMembership])
+  @FieldResolver(() => MembershipConnection, {
+    description: "The organisation's members (the filter and order apply to their user).",
+  })
   @Requires(permissionOn('ORGANISATION_MEMBER', 'root'))
-  members(
+  async members(
     @Root() org: Organisation,
+    @Args() args: UserListArgs,
     @Ctx() { em, services }: GraphQLContext,
-  ): Promise<OrganisationMembership[]> {
-    return services.organisations.members(em, org);
+  ): Promise<ConnectionValue<OrganisationMembership>> {
+    return toConnection(await services.organisations.members(em, org, args));
   }
 
-  @FieldResolver(() => [Project], {
+  @FieldResolver(() => ProjectConnection, {
     description: 'Projects of this organisation the caller may view.',
   })
   @Requires(permissionOn('ORGANISATION_MEMBER', 'root'))
   async projects(
     @Root() org: Organisation,
-    @Ctx() { em, permissions }: GraphQLContext,
-  ): Promise<Project[]> {
-    return em.find(
-      Project,
-      { $and: [{ organisation: org }, await permissions.filter('VIEW_PROJECT', Project)] },
-      { orderBy: { id: 'asc' } },
-    );
+    @Args() args: NamedListArgs,
+    @Ctx() { em, permissions, services }: GraphQLContext,
+  ): Promise<ConnectionValue<Project>> {
+    return toConnection(await services.projects.list(em, permissions, args, org.id));
   }
 
   @FieldResolver(() => OrganisationRole, {

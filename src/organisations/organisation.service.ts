@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/core';
+import type { EntityManager, FilterQuery } from '@mikro-orm/core';
 import { environmentsChanged, touchEnvironments } from '../environments/touch';
 import { UserGroup, UserGroupMembership } from '../groups/user-group.entity';
 import { AuditObjectType, type AuditService, ChangeType } from '../audit/audit.service';
@@ -6,6 +6,9 @@ import type { Config } from '../config/config';
 import type { PermissionService } from '../permissions/permission.service';
 import { ConflictError, ForbiddenError, ValidationError } from '../shared/errors';
 import { parseId } from '../shared/id-arg';
+import { orderedPage, type Page } from '../shared/cursor';
+import { type NamedListArgs, namedPage } from '../shared/named-list';
+import { membershipKeys, type UserListArgs, userConditions } from '../users/user-list';
 import type { UserService } from '../users/user.service';
 import { OrganisationMembership, OrganisationRole } from './membership.entity';
 import type {
@@ -16,6 +19,8 @@ import type {
 } from './organisation.inputs';
 import { Organisation } from './organisation.entity';
 
+const MEMBER_KEYS = membershipKeys<OrganisationMembership>();
+
 /** Organisations and who belongs to them. Permission checks on ids happen before these calls. */
 export class OrganisationService {
   constructor(
@@ -24,10 +29,18 @@ export class OrganisationService {
     private readonly audit: AuditService,
   ) {}
 
-  async list(em: EntityManager, p: PermissionService): Promise<Organisation[]> {
-    return em.find(Organisation, await p.filter('ORGANISATION_MEMBER', Organisation), {
-      orderBy: { id: 'asc' },
-    });
+  /** A page of the organisations the caller belongs to. */
+  async list(
+    em: EntityManager,
+    p: PermissionService,
+    args: NamedListArgs,
+  ): Promise<Page<Organisation>> {
+    return namedPage(em, Organisation, [await p.filter('ORGANISATION_MEMBER', Organisation)], args);
+  }
+
+  /** A page of every organisation of the instance (holders of view_organisation). */
+  listAll(em: EntityManager, args: NamedListArgs): Promise<Page<Organisation>> {
+    return namedPage(em, Organisation, [], args);
   }
 
   async create(
@@ -121,12 +134,19 @@ export class OrganisationService {
     });
   }
 
-  members(em: EntityManager, org: Organisation): Promise<OrganisationMembership[]> {
-    return em.find(
-      OrganisationMembership,
-      { organisation: org },
-      { populate: ['user'], orderBy: { id: 'asc' } },
-    );
+  /** A page of an organisation's members. */
+  members(
+    em: EntityManager,
+    org: Organisation,
+    args: UserListArgs,
+  ): Promise<Page<OrganisationMembership>> {
+    const where: FilterQuery<OrganisationMembership>[] = [
+      { organisation: org.id },
+      ...userConditions<OrganisationMembership>(args.filter, (user) => ({ user })),
+    ];
+    return orderedPage(em, OrganisationMembership, where, args, args.orderBy, MEMBER_KEYS, {
+      populate: ['user'],
+    });
   }
 
   async addMember(

@@ -1,6 +1,13 @@
 import { type Holder, holderOf } from './holders';
-import { ArrayMaxSize, IsOptional } from 'class-validator';
-import { Field, ID, InputType, ObjectType, registerEnumType } from 'type-graphql';
+import { ArrayMaxSize, IsOptional, ValidateNested } from 'class-validator';
+import { ArgsType, Field, ID, InputType, ObjectType, registerEnumType } from 'type-graphql';
+import {
+  ConnectionArgs,
+  IdOrder,
+  type ListOrder,
+  OrderByField,
+  OrderDirection,
+} from '../shared/cursor';
 import { GrantScope, type PermissionGrant } from './permission-grant.entity';
 import { Authenticated } from './requirement';
 import { TypeRequires } from './requires.decorator';
@@ -66,6 +73,39 @@ export type GrantHolder = Holder<'user' | 'group' | 'role'>;
 
 export function grantHolderOf(input: GrantHolderInput, field: string): GrantHolder {
   return holderOf(input, ['user', 'group', 'role'], field);
+}
+
+export enum GrantHolderKind {
+  USER = 'USER',
+  GROUP = 'GROUP',
+  ROLE = 'ROLE',
+}
+registerEnumType(GrantHolderKind, { name: 'GrantHolderKind', description: 'Who holds a grant.' });
+
+@InputType({ description: 'Narrows a list of grants; every field given must hold.' })
+export class GrantFilter {
+  @Field(() => GrantHolderKind, { nullable: true, description: 'Only grants held by these.' })
+  holderKind?: GrantHolderKind | null;
+}
+
+@ArgsType()
+export class GrantListArgs extends ConnectionArgs {
+  @Field(() => ID, { nullable: true })
+  organisationId?: string | null;
+
+  @Field(() => ID, { nullable: true })
+  projectId?: string | null;
+
+  @Field(() => ID, { nullable: true })
+  environmentId?: string | null;
+
+  @Field(() => GrantFilter, { nullable: true })
+  @IsOptional()
+  @ValidateNested()
+  filter?: GrantFilter | null;
+
+  @OrderByField(IdOrder, { field: 'ID', direction: OrderDirection.ASC })
+  orderBy!: ListOrder<'ID'>;
 }
 
 /**

@@ -1,10 +1,12 @@
-import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { type ConnectionValue, connectionType, toConnection } from '../shared/cursor';
 import type { GraphQLContext } from '../graphql/context';
 import { UserGroup } from '../groups/user-group.entity';
 import { Role } from '../roles/role.entity';
 import { User } from '../users/user.entity';
 import {
   GrantHolderInput,
+  GrantListArgs,
   GrantPermissionsInput,
   GrantScopeInput,
   PermissionGrantView,
@@ -17,21 +19,21 @@ import { DenyByDefault, Requires } from './requires.decorator';
  * organisation ADMIN for an organisation, project admin for a project, environment admin
  * for an environment; a scope the caller cannot see is NOT_FOUND.
  */
+export const PermissionGrantConnection = connectionType(PermissionGrantView, 'PermissionGrant');
+
 @DenyByDefault()
 @Resolver(() => PermissionGrantView)
 export class GrantResolver {
-  @Query(() => [PermissionGrantView], {
+  @Query(() => PermissionGrantConnection, {
     description:
       'Who holds what on one organisation, project or environment (name exactly one; admins of it).',
   })
   @Requires(Authenticated)
-  permissionGrants(
-    @Arg('organisationId', () => ID, { nullable: true }) organisationId: string | null,
-    @Arg('projectId', () => ID, { nullable: true }) projectId: string | null,
-    @Arg('environmentId', () => ID, { nullable: true }) environmentId: string | null,
+  async permissionGrants(
+    @Args() args: GrantListArgs,
     @Ctx() { em, permissions, services }: GraphQLContext,
-  ): Promise<PermissionGrantView[]> {
-    return services.grants.list(em, permissions, { organisationId, projectId, environmentId });
+  ): Promise<ConnectionValue<PermissionGrantView>> {
+    return toConnection(await services.grants.list(em, permissions, args));
   }
 
   @Mutation(() => PermissionGrantView, {

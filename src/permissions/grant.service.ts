@@ -1,13 +1,16 @@
-import type { EntityManager } from '@mikro-orm/core';
+import type { EntityManager, FilterQuery } from '@mikro-orm/core';
 import { organisationHolder } from './holders';
 import { AuditObjectType, type AuditService, ChangeType } from '../audit/audit.service';
 import { Environment } from '../environments/environment.entity';
 import { Organisation } from '../organisations/organisation.entity';
 import { Project } from '../projects/project.entity';
+import { ID_KEYS, orderedPage, type Page } from '../shared/cursor';
 import { ValidationError } from '../shared/errors';
 import { findVisible } from './find-visible';
 import {
   type GrantHolder,
+  type GrantHolderKind,
+  type GrantListArgs,
   type GrantHolderInput,
   grantHolderOf,
   type GrantPermissionsInput,
@@ -48,18 +51,29 @@ const path = (prefix: string, field: string) => (prefix ? `${prefix}.${field}` :
  * implied by the ones above it). Scopes the caller cannot see are NOT_FOUND, as unknown
  * ids are.
  */
+/** Grants held by each kind of holder. */
+const HOLDER_KIND: Record<GrantHolderKind, FilterQuery<PermissionGrant>> = {
+  USER: { user: { $ne: null } },
+  GROUP: { group: { $ne: null } },
+  ROLE: { role: { $ne: null } },
+};
+
 export class GrantService {
   constructor(private readonly audit: AuditService) {}
 
   /** The rows on exactly one scope (admins of that scope). */
+  /** A page of the grants on one scope (its admins). */
   async list(
     em: EntityManager,
     p: PermissionService,
-    where: GrantScopeInput,
-  ): Promise<PermissionGrantView[]> {
-    const target = await this.administered(em, p, where, '');
-    const rows = await em.find(PermissionGrant, atTarget(target), { orderBy: { id: 'asc' } });
-    return rows.map((g) => PermissionGrantView.of(g));
+    args: GrantListArgs,
+  ): Promise<Page<PermissionGrantView>> {
+    const target = await this.administered(em, p, args, '');
+    const where: FilterQuery<PermissionGrant>[] = [atTarget(target)];
+    const kind = args.filter?.holderKind;
+    if (kind) where.push(HOLDER_KIND[kind]);
+    const page = await orderedPage(em, PermissionGrant, where, args, args.orderBy, ID_KEYS);
+    return { ...page, nodes: page.nodes.map((g) => PermissionGrantView.of(g)) };
   }
 
   /** Sets (replaces) the holder's keys and admin flag on the scope. */

@@ -126,10 +126,17 @@ export class PermissionService {
     );
   }
 
+  /**
+   * The signed-in user's id. Anonymous callers are UNAUTHENTICATED; an organisation API key
+   * is signed in, but only people may do this: FORBIDDEN.
+   */
   requireUser(): number {
     const id = this.userId;
-    if (id === undefined) throw new UnauthenticatedError();
-    return id;
+    if (id !== undefined) return id;
+    if (this.principal.kind === 'apiKey') {
+      throw new ForbiddenError('Only a signed-in person may do this, not an organisation API key');
+    }
+    throw new UnauthenticatedError();
   }
 
   /** May the principal do `key` on `target`? */

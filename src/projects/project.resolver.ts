@@ -1,5 +1,20 @@
-import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { Environment } from '../environments/environment.entity';
+import {
+  Arg,
+  Args,
+  ArgsType,
+  Ctx,
+  Field,
+  FieldResolver,
+  ID,
+  Mutation,
+  Query,
+  Resolver,
+  Root,
+} from 'type-graphql';
+import type { Environment } from '../environments/environment.entity';
+import { EnvironmentConnection } from '../environments/environment.resolver';
+import { type ConnectionValue, connectionType, toConnection } from '../shared/cursor';
+import { NamedListArgs } from '../shared/named-list';
 import type { GraphQLContext } from '../graphql/context';
 import { Organisation } from '../organisations/organisation.entity';
 import { Authenticated, permissionOn } from '../permissions/requirement';
@@ -10,19 +25,28 @@ import { Project } from './project.entity';
 
 const projectArg = (arg: string) => ({ arg, type: 'project' as const });
 
+export const ProjectConnection = connectionType(Project, 'Project');
+
+@ArgsType()
+class ProjectListArgs extends NamedListArgs {
+  @Field(() => ID, { nullable: true, description: 'Only projects of this organisation.' })
+  organisationId?: string | null;
+}
+
 @DenyByDefault()
 @Resolver(() => Project)
 export class ProjectResolver {
-  @Query(() => [Project], {
+  @Query(() => ProjectConnection, {
     description: 'Projects the caller may view, optionally of one organisation.',
   })
   @Requires(Authenticated)
-  projects(
-    @Arg('organisationId', () => ID, { nullable: true }) organisationId: string | undefined,
+  async projects(
+    @Args() args: ProjectListArgs,
     @Ctx() { em, permissions, services }: GraphQLContext,
-  ): Promise<Project[]> {
-    const orgId = organisationId == null ? undefined : parseId(organisationId, 'organisationId');
-    return services.projects.list(em, permissions, orgId);
+  ): Promise<ConnectionValue<Project>> {
+    const orgId =
+      args.organisationId == null ? undefined : parseId(args.organisationId, 'organisationId');
+    return toConnection(await services.projects.list(em, permissions, args, orgId));
   }
 
   @Query(() => Project)
@@ -75,15 +99,15 @@ export class ProjectResolver {
     return loaders.one(Organisation, project.organisation.id);
   }
 
-  @FieldResolver(() => [Environment], {
+  @FieldResolver(() => EnvironmentConnection, {
     description: 'Environments of this project the caller may view.',
   })
   @Requires(permissionOn('VIEW_PROJECT', 'root'))
   async environments(
     @Root() project: Project,
-    @Ctx() { em, permissions }: GraphQLContext,
-  ): Promise<Environment[]> {
-    const visible = await permissions.filter('VIEW_ENVIRONMENT', Environment);
-    return em.find(Environment, { $and: [{ project }, visible] }, { orderBy: { id: 'asc' } });
+    @Args() args: NamedListArgs,
+    @Ctx() { em, permissions, services }: GraphQLContext,
+  ): Promise<ConnectionValue<Environment>> {
+    return toConnection(await services.environments.list(em, permissions, project.id, args));
   }
 }

@@ -1,11 +1,13 @@
-import type { EntityManager } from '@mikro-orm/core';
+import type { EntityManager, FilterQuery } from '@mikro-orm/core';
 import { AuditObjectType, type AuditService, ChangeType, auditScope } from '../audit/audit.service';
 import { environmentsChanged, touchEnvironments } from '../environments/touch';
 import { Organisation } from '../organisations/organisation.entity';
 import { GrantScope, PermissionGrant } from '../permissions/permission-grant.entity';
 import type { PermissionService } from '../permissions/permission.service';
 import { applySettings, pick } from '../shared/apply-settings';
+import type { Page } from '../shared/cursor';
 import { ForbiddenError } from '../shared/errors';
+import { type NamedListArgs, namedPage } from '../shared/named-list';
 import {
   PROJECT_SETTING_KEYS,
   type CreateProjectInput,
@@ -18,13 +20,16 @@ const AUDITED = ['name', ...PROJECT_SETTING_KEYS] as const;
 export class ProjectService {
   constructor(private readonly audit: AuditService) {}
 
-  async list(em: EntityManager, p: PermissionService, organisationId?: number): Promise<Project[]> {
-    const visible = await p.filter('VIEW_PROJECT', Project);
-    const where =
-      organisationId === undefined
-        ? visible
-        : { $and: [visible, { organisation: organisationId }] };
-    return em.find(Project, where, { orderBy: { id: 'asc' } });
+  /** A page of the projects the caller may view (of one organisation, when given). */
+  async list(
+    em: EntityManager,
+    p: PermissionService,
+    args: NamedListArgs,
+    organisationId?: number,
+  ): Promise<Page<Project>> {
+    const where: FilterQuery<Project>[] = [await p.filter('VIEW_PROJECT', Project)];
+    if (organisationId !== undefined) where.push({ organisation: organisationId });
+    return namedPage(em, Project, where, args);
   }
 
   async create(

@@ -1,5 +1,7 @@
-import { Arg, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
-import { CreateTagInput, UpdateTagInput } from '../features/feature.inputs';
+import { Arg, Args, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { CreateTagInput, TagListArgs, UpdateTagInput } from '../features/feature.inputs';
+import { type ConnectionValue, connectionType, toConnection } from '../shared/cursor';
+
 import type { GraphQLContext } from '../graphql/context';
 import { permissionOn } from '../permissions/requirement';
 import { DenyByDefault, Requires } from '../permissions/requires.decorator';
@@ -7,17 +9,21 @@ import { parseId } from '../shared/id-arg';
 import { Project } from './project.entity';
 import { Tag } from './tag.entity';
 
+export const TagConnection = connectionType(Tag, 'Tag');
+
 @DenyByDefault()
 @Resolver(() => Tag)
 export class TagResolver {
-  @Query(() => [Tag], { description: "A project's tags, by label." })
+  @Query(() => TagConnection, {
+    description: "A project's tags, by label unless ordered otherwise.",
+  })
   @Requires(permissionOn('VIEW_PROJECT', { arg: 'projectId', type: 'project' }))
   async tags(
-    @Arg('projectId', () => ID) projectId: string,
+    @Args() args: TagListArgs,
     @Ctx() { em, services }: GraphQLContext,
-  ): Promise<Tag[]> {
-    const project = await em.findOneOrFail(Project, parseId(projectId, 'projectId'));
-    return services.tags.list(em, project);
+  ): Promise<ConnectionValue<Tag>> {
+    const project = await em.findOneOrFail(Project, parseId(args.projectId, 'projectId'));
+    return toConnection(await services.tags.list(em, project, args));
   }
 
   @Mutation(() => Tag)

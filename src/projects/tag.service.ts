@@ -1,20 +1,29 @@
-import type { EntityManager } from '@mikro-orm/core';
+import type { EntityManager, FilterQuery } from '@mikro-orm/core';
 import { AuditObjectType, type AuditService, ChangeType, auditScope } from '../audit/audit.service';
 import { touchEnvironments } from '../environments/touch';
 import type { PermissionService } from '../permissions/permission.service';
 import { pick } from '../shared/apply-settings';
+import { byId, byProperty, orderedPage, type Page } from '../shared/cursor';
+import { containsText } from '../shared/search';
 import { ConflictError, ValidationError } from '../shared/errors';
 import { Project } from './project.entity';
 import { Tag } from './tag.entity';
-import type { CreateTagInput, UpdateTagInput } from '../features/feature.inputs';
+import type { CreateTagInput, TagListArgs, UpdateTagInput } from '../features/feature.inputs';
 
 const AUDITED = ['label', 'color', 'description', 'isPermanent'] as const;
 
 export class TagService {
   constructor(private readonly audit: AuditService) {}
 
-  list(em: EntityManager, project: Project): Promise<Tag[]> {
-    return em.find(Tag, { project }, { orderBy: { label: 'asc' } });
+  /** A page of a project's tags. */
+  list(em: EntityManager, project: Project, args: TagListArgs): Promise<Page<Tag>> {
+    const where: FilterQuery<Tag>[] = [{ project }];
+    const term = args.filter?.search?.trim();
+    if (term) where.push({ label: containsText(term) });
+    return orderedPage(em, Tag, where, args, args.orderBy, {
+      LABEL: byProperty<Tag>('label'),
+      ID: byId,
+    });
   }
 
   async create(

@@ -1,4 +1,7 @@
-import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { OrganisationListArgs } from '../organisations/organisation.inputs';
+import { type ConnectionValue, connectionType, toConnection } from '../shared/cursor';
+
 import type { GraphQLContext } from '../graphql/context';
 import { UserGroup } from '../groups/user-group.entity';
 import { OrganisationApiKey } from '../organisations/organisation-api-key.entity';
@@ -12,6 +15,8 @@ import { Role, RoleAssignment } from './role.entity';
 
 const orgArg = (arg: string) => ({ arg, type: 'organisation' as const });
 
+export const RoleConnection = connectionType(Role, 'Role');
+
 /**
  * Roles, managed by organisation admins. A role of another organisation (or an unknown id)
  * reads as NOT_FOUND; members who are not admins are told what they need (FORBIDDEN).
@@ -19,13 +24,14 @@ const orgArg = (arg: string) => ({ arg, type: 'organisation' as const });
 @DenyByDefault()
 @Resolver(() => Role)
 export class RoleResolver {
-  @Query(() => [Role], { description: "An organisation's roles (organisation admins)." })
+  @Query(() => RoleConnection, { description: "An organisation's roles (organisation admins)." })
   @Requires(permissionOn('ORGANISATION_ADMIN', orgArg('organisationId')))
-  roles(
-    @Arg('organisationId', () => ID) organisationId: string,
+  async roles(
+    @Args() args: OrganisationListArgs,
     @Ctx() { em, services }: GraphQLContext,
-  ): Promise<Role[]> {
-    return services.roles.list(em, parseId(organisationId, 'organisationId'));
+  ): Promise<ConnectionValue<Role>> {
+    const organisationId = parseId(args.organisationId, 'organisationId');
+    return toConnection(await services.roles.list(em, organisationId, args));
   }
 
   @Query(() => Role, {

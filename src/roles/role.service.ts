@@ -6,7 +6,9 @@ import { findVisible } from '../permissions/find-visible';
 import { PermissionGrantView } from '../permissions/grant.inputs';
 import { PermissionGrant } from '../permissions/permission-grant.entity';
 import type { PermissionService } from '../permissions/permission.service';
+import type { Page } from '../shared/cursor';
 import { ConflictError } from '../shared/errors';
+import { type NamedListArgs, namedPage } from '../shared/named-list';
 import type { CreateRoleInput, RoleHolder, UpdateRoleInput } from './role.inputs';
 import { Role, RoleAssignment } from './role.entity';
 
@@ -34,8 +36,9 @@ export class RoleService {
     return role;
   }
 
-  list(em: EntityManager, organisationId: number): Promise<Role[]> {
-    return em.find(Role, { organisation: organisationId }, { orderBy: { id: 'asc' } });
+  /** A page of an organisation's roles. */
+  list(em: EntityManager, organisationId: number, args: NamedListArgs): Promise<Page<Role>> {
+    return namedPage(em, Role, [{ organisation: organisationId }], args);
   }
 
   async grants(em: EntityManager, role: Role): Promise<PermissionGrantView[]> {

@@ -1,17 +1,54 @@
-import type { EntityManager } from '@mikro-orm/core';
+import type { EntityManager, FilterQuery } from '@mikro-orm/core';
 import { AuditObjectType, type AuditService, ChangeType, auditScope } from '../audit/audit.service';
 import { Environment } from '../environments/environment.entity';
 import { touchEnvironments } from '../environments/touch';
 import { FeatureSegment, FeatureState } from '../features/feature-state.entity';
 import type { FeatureStateService } from '../features/feature-state.service';
 import { Feature } from '../features/feature.entity';
-import { loadVisible } from '../permissions/auth-checker';
 import type { PermissionService } from '../permissions/permission.service';
 import { Project } from '../projects/project.entity';
-import { ConflictError, LimitExceededError, ValidationError } from '../shared/errors';
+import {
+  ConflictError,
+  LimitExceededError,
+  NotFoundError,
+  ValidationError,
+} from '../shared/errors';
+import { byId, byProperty, orderedPage, type Page } from '../shared/cursor';
 import { parseId } from '../shared/id-arg';
-import type { CreateSegmentOverrideInput, UpdateSegmentOverrideInput } from './segment.inputs';
+import type {
+  CreateSegmentOverrideInput,
+  SegmentOverrideListArgs,
+  UpdateSegmentOverrideInput,
+} from './segment.inputs';
 import { Segment } from './segment.entity';
+
+/**
+ * A feature or segment of the environment's project, named by an argument. Segment
+ * overrides are managed with environment permissions (MANAGE_SEGMENT_OVERRIDES), so the
+ * caller, who may see the environment, may name its project's features and segments without
+ * VIEW_PROJECT; anything else reads as not there.
+ */
+async function ofProject<T extends Feature | Segment>(
+  em: EntityManager,
+  entity: new (...args: never[]) => T,
+  environment: Environment,
+  rawId: unknown,
+  field: string,
+  operation: 'query' | 'mutation',
+  label: string,
+): Promise<T> {
+  const id = parseId(rawId, field);
+  const found = await em.findOne(entity as typeof Feature, {
+    id,
+    project: environment.project.id,
+  });
+  if (!found) {
+    throw operation === 'query'
+      ? new NotFoundError(label, field)
+      : new ValidationError(field, `no ${label} with id ${id} in this environment's project`);
+  }
+  return found as T;
+}
 
 /** A feature's overrides in an environment, strongest first. */
 function overridesOf(tx: EntityManager, featureId: number, environmentId: number) {
@@ -56,17 +93,23 @@ export class SegmentOverrideService {
     field: string,
     operation: 'query' | 'mutation',
   ): Promise<Feature> {
-    const feature = await loadVisible(em, p, 'feature', rawId, field, operation);
-    if (!(feature instanceof Feature) || feature.project.id !== environment.project.id)
-      throw new ValidationError(
-        field,
-        'the feature and the environment must be in the same project',
-      );
-    return feature;
+    return ofProject(em, Feature, environment, rawId, field, operation, 'feature');
   }
 
-  list(em: EntityManager, environment: Environment, feature: Feature): Promise<FeatureSegment[]> {
-    return overridesOf(em, feature.id, environment.id);
+  /** A page of a feature's overrides in an environment. */
+  list(
+    em: EntityManager,
+    environment: Environment,
+    feature: Feature,
+    args: SegmentOverrideListArgs,
+  ): Promise<Page<FeatureSegment>> {
+    const where: FilterQuery<FeatureSegment>[] = [
+      { feature: feature.id, environment: environment.id },
+    ];
+    return orderedPage(em, FeatureSegment, where, args, args.orderBy, {
+      PRIORITY: byProperty<FeatureSegment>('priority'),
+      ID: byId,
+    });
   }
 
   stateOf(em: EntityManager, override: FeatureSegment): Promise<FeatureState> {
@@ -89,19 +132,15 @@ export class SegmentOverrideService {
       'input.featureId',
       'mutation',
     );
-    const segment = await loadVisible(
+    const segment = await ofProject(
       em,
-      p,
-      'segment',
+      Segment,
+      environment,
       input.segmentId,
       'input.segmentId',
       'mutation',
+      'segment',
     );
-    if (!(segment instanceof Segment) || segment.project.id !== environment.project.id)
-      throw new ValidationError(
-        'input.segmentId',
-        "must be a segment of the environment's project",
-      );
     if (segment.feature && segment.feature.id !== feature.id)
       throw new ValidationError(
         'input.segmentId',

@@ -3,7 +3,14 @@ import { ArgsType, Field, ID, InputType, Int } from 'type-graphql';
 import { AllocationInput, FeatureStateInput } from '../features/feature.inputs';
 import type { FlagValue } from '../features/feature-value';
 import { FlagValueScalar } from '../features/flag-value.scalar';
-import { PageArgs } from '../shared/pagination';
+import {
+  ConnectionArgs,
+  type ListOrder,
+  OrderByField,
+  OrderDirection,
+  orderInput,
+} from '../shared/cursor';
+import { NamedListArgs } from '../shared/named-list';
 import { NameField } from '../shared/validation';
 import { MAX_CONDITIONS, PROPERTY_LIMIT } from './condition-rules';
 import { ConditionOperator, RuleType, SEGMENT_CONDITION_VALUE_LIMIT } from './segment.entity';
@@ -104,14 +111,34 @@ export class UpdateSegmentInput {
 }
 
 @ArgsType()
-export class SegmentListArgs extends PageArgs {
+export class SegmentListArgs extends NamedListArgs {
   @Field(() => ID)
   projectId!: string;
+}
 
-  @Field(() => String, { nullable: true, description: 'Case-insensitive substring of the name.' })
-  @IsOptional()
-  @MaxLength(2000)
-  search?: string | null;
+export const SegmentOverrideOrderField = { PRIORITY: 'PRIORITY', ID: 'ID' } as const;
+export type SegmentOverrideOrderField = keyof typeof SegmentOverrideOrderField;
+const OVERRIDE_ORDER: ListOrder<SegmentOverrideOrderField> = {
+  field: 'PRIORITY',
+  direction: OrderDirection.ASC,
+};
+export const SegmentOverrideOrder = orderInput(
+  'SegmentOverride',
+  SegmentOverrideOrderField,
+  OVERRIDE_ORDER,
+  { PRIORITY: 'Strongest (priority 0) first when ascending.', ID: 'Creation order.' },
+);
+
+@ArgsType()
+export class SegmentOverrideListArgs extends ConnectionArgs {
+  @Field(() => ID)
+  environmentId!: string;
+
+  @Field(() => ID)
+  featureId!: string;
+
+  @OrderByField(SegmentOverrideOrder, OVERRIDE_ORDER)
+  orderBy!: ListOrder<SegmentOverrideOrderField>;
 }
 
 @InputType()

@@ -6,11 +6,13 @@ import type { GraphQLContext } from '../graphql/context';
 import { permissionOn, type ResourceType } from '../permissions/requirement';
 import { DenyByDefault, Requires } from '../permissions/requires.decorator';
 import { Project } from '../projects/project.entity';
+import { type ConnectionValue, connectionType, toConnection } from '../shared/cursor';
 import { parseId } from '../shared/id-arg';
 import {
   CreateSegmentInput,
   CreateSegmentOverrideInput,
   SegmentListArgs,
+  SegmentOverrideListArgs,
   UpdateSegmentInput,
   UpdateSegmentOverrideInput,
 } from './segment.inputs';
@@ -18,17 +20,20 @@ import { Segment, SegmentRuleNode } from './segment.entity';
 
 const on = (type: ResourceType, arg: string) => ({ arg, type });
 
+export const SegmentConnection = connectionType(Segment, 'Segment');
+export const SegmentOverrideConnection = connectionType(FeatureSegment, 'FeatureSegment');
+
 @DenyByDefault()
 @Resolver(() => Segment)
 export class SegmentResolver {
-  @Query(() => [Segment], { description: "A project's segments, by id." })
+  @Query(() => SegmentConnection, { description: "A project's segments." })
   @Requires(permissionOn('VIEW_PROJECT', on('project', 'projectId')))
   async segments(
     @Args() args: SegmentListArgs,
     @Ctx() { em, services }: GraphQLContext,
-  ): Promise<Segment[]> {
+  ): Promise<ConnectionValue<Segment>> {
     const project = await em.findOneOrFail(Project, parseId(args.projectId, 'projectId'));
-    return services.segments.list(em, project, args);
+    return toConnection(await services.segments.list(em, project, args));
   }
 
   @Query(() => Segment)
@@ -103,25 +108,24 @@ export class SegmentResolver {
 @DenyByDefault()
 @Resolver(() => FeatureSegment)
 export class SegmentOverrideResolver {
-  @Query(() => [FeatureSegment], {
+  @Query(() => SegmentOverrideConnection, {
     description: "A feature's segment overrides in an environment, strongest (priority 0) first.",
   })
   @Requires(permissionOn('VIEW_ENVIRONMENT', on('environment', 'environmentId')))
   async segmentOverrides(
-    @Arg('environmentId', () => ID) environmentId: string,
-    @Arg('featureId', () => ID) featureId: string,
+    @Args() args: SegmentOverrideListArgs,
     @Ctx() { em, permissions, services }: GraphQLContext,
-  ): Promise<FeatureSegment[]> {
-    const env = await em.findOneOrFail(Environment, parseId(environmentId, 'environmentId'));
+  ): Promise<ConnectionValue<FeatureSegment>> {
+    const env = await em.findOneOrFail(Environment, parseId(args.environmentId, 'environmentId'));
     const feature = await services.segmentOverrides.featureOf(
       em,
       permissions,
       env,
-      featureId,
+      args.featureId,
       'featureId',
       'query',
     );
-    return services.segmentOverrides.list(em, env, feature);
+    return toConnection(await services.segmentOverrides.list(em, env, feature, args));
   }
 
   @Mutation(() => FeatureSegment, {

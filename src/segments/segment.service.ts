@@ -1,4 +1,4 @@
-import type { EntityDictionary, EntityManager, FilterQuery } from '@mikro-orm/core';
+import type { EntityDictionary, EntityManager } from '@mikro-orm/core';
 import { AuditObjectType, type AuditService, ChangeType, auditScope } from '../audit/audit.service';
 import { touchEnvironments } from '../environments/touch';
 import { FeatureSegment } from '../features/feature-state.entity';
@@ -8,7 +8,8 @@ import type { PermissionService } from '../permissions/permission.service';
 import { Project } from '../projects/project.entity';
 import { LimitExceededError, ValidationError } from '../shared/errors';
 import { groupBy } from '../shared/collections';
-import { containsText } from '../shared/search';
+import type { Page } from '../shared/cursor';
+import { namedPage } from '../shared/named-list';
 import { type RuleShape, storedCondition, validateRules } from './condition-rules';
 import { renumberOverrides } from './segment-override.service';
 import type { CreateSegmentInput, SegmentListArgs, UpdateSegmentInput } from './segment.inputs';
@@ -32,15 +33,9 @@ export class SegmentService {
 
   constructor(private readonly audit: AuditService) {}
 
-  list(em: EntityManager, project: Project, args: SegmentListArgs): Promise<Segment[]> {
-    const where: FilterQuery<Segment>[] = [{ project }];
-    const term = args.search?.trim();
-    if (term) where.push({ name: containsText(term) });
-    return em.find(
-      Segment,
-      { $and: where },
-      { orderBy: { id: 'asc' }, limit: args.limit, offset: args.offset },
-    );
+  /** A page of a project's segments. */
+  list(em: EntityManager, project: Project, args: SegmentListArgs): Promise<Page<Segment>> {
+    return namedPage(em, Segment, [{ project }], args);
   }
 
   async create(

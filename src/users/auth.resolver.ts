@@ -16,6 +16,7 @@ import { DenyByDefault, Requires, TypeRequires } from '../permissions/requires.d
 import { PermissionService } from '../permissions/permission.service';
 import { UnauthenticatedError } from '../shared/errors';
 import { LoginMethod } from './login-method';
+import { signedInUser } from './principal';
 import { SessionKind } from './user-session.entity';
 import { User } from './user.entity';
 
@@ -85,8 +86,7 @@ export class AuthResolver {
   @Query(() => User, { description: 'The signed-in user.' })
   @Requires(Authenticated)
   me(@Ctx() { principal }: GraphQLContext): User {
-    if (principal.kind !== 'user') throw new UnauthenticatedError();
-    return principal.user;
+    return signedInUser(principal).user;
   }
 
   @Mutation(() => LoginPayload, {
@@ -128,9 +128,9 @@ export class AuthResolver {
   })
   @Requires(Authenticated)
   async logout(@Ctx() { principal, req, em, services }: GraphQLContext): Promise<boolean> {
-    if (principal.kind !== 'user') throw new UnauthenticatedError();
-    if (principal.session.kind === SessionKind.TOKEN) {
-      await services.tokens.revoke(em, principal.session.idHash);
+    const me = signedInUser(principal);
+    if (me.session.kind === SessionKind.TOKEN) {
+      await services.tokens.revoke(em, me.session.idHash);
       return true;
     }
     await new Promise<void>((resolve, reject) =>

@@ -1,3 +1,4 @@
+import { ForbiddenError, UnauthenticatedError } from '../shared/errors';
 import type { User } from './user.entity';
 import type { LoginMethod } from './login-method';
 import type { SessionKind } from './user-session.entity';
@@ -27,3 +28,16 @@ export type Principal =
     };
 
 export const ANONYMOUS: Principal = Object.freeze({ kind: 'anonymous' });
+
+export type UserPrincipal = Extract<Principal, { kind: 'user' }>;
+
+/**
+ * The signed-in person. Anonymous callers are UNAUTHENTICATED; an organisation API key is a
+ * valid credential, but its own sessions, password and 2FA are a person's: FORBIDDEN.
+ */
+export function signedInUser(principal: Principal): UserPrincipal {
+  if (principal.kind === 'user') return principal;
+  if (principal.kind === 'apiKey')
+    throw new ForbiddenError('Only a signed-in person may do this, not an organisation API key');
+  throw new UnauthenticatedError();
+}

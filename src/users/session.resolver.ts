@@ -1,6 +1,8 @@
-import { MaxLength } from 'class-validator';
+import { IsOptional, MaxLength, ValidateNested } from 'class-validator';
 import {
   Arg,
+  Args,
+  ArgsType,
   Ctx,
   Field,
   ID,
@@ -15,9 +17,21 @@ import {
 import type { GraphQLContext } from '../graphql/context';
 import { Authenticated } from '../permissions/requirement';
 import { DenyByDefault, Requires, TypeRequires } from '../permissions/requires.decorator';
-import { UnauthenticatedError, ValidationError } from '../shared/errors';
+import {
+  arrayPage,
+  type ConnectionValue,
+  ConnectionArgs,
+  connectionType,
+  type ListOrder,
+  OrderByField,
+  OrderDirection,
+  orderInput,
+  type SortKey,
+  toConnection,
+} from '../shared/cursor';
+import { ValidationError } from '../shared/errors';
 import { LoginMethod } from './login-method';
-import type { Principal } from './principal';
+import { signedInUser } from './principal';
 import { publicSessionId } from './session.service';
 import { replacePassword } from './user-audit';
 import { SessionKind } from './user-session.entity';
@@ -59,6 +73,40 @@ export class SessionInfo {
   current!: boolean;
 }
 
+export const SessionConnection = connectionType(SessionInfo, 'Session');
+
+@InputType({ description: 'Narrows your list of sessions.' })
+class SessionFilter {
+  @Field(() => SessionKind, { nullable: true })
+  kind?: SessionKind | null;
+}
+
+const SessionOrderField = { CREATED_AT: 'CREATED_AT', LAST_SEEN_AT: 'LAST_SEEN_AT' } as const;
+type SessionOrderField = keyof typeof SessionOrderField;
+const SESSION_ORDER: ListOrder<SessionOrderField> = {
+  field: 'CREATED_AT',
+  direction: OrderDirection.DESC,
+};
+const SessionOrder = orderInput('Session', SessionOrderField, SESSION_ORDER, {
+  CREATED_AT: 'When it was opened.',
+  LAST_SEEN_AT: 'When it was last used.',
+});
+const SESSION_KEYS: Record<SessionOrderField, SortKey<SessionInfo>> = {
+  CREATED_AT: { path: ['createdAt'], value: (s) => s.createdAt.getTime() },
+  LAST_SEEN_AT: { path: ['lastSeenAt'], value: (s) => s.lastSeenAt.getTime() },
+};
+
+@ArgsType()
+class SessionListArgs extends ConnectionArgs {
+  @Field(() => SessionFilter, { nullable: true })
+  @IsOptional()
+  @ValidateNested()
+  filter?: SessionFilter | null;
+
+  @OrderByField(SessionOrder, SESSION_ORDER)
+  orderBy!: ListOrder<SessionOrderField>;
+}
+
 @InputType()
 export class ChangePasswordInput {
   @Field()
@@ -70,33 +118,33 @@ export class ChangePasswordInput {
   newPassword!: string;
 }
 
-type UserPrincipal = Extract<Principal, { kind: 'user' }>;
-
-export function signedInUser(principal: Principal): UserPrincipal {
-  if (principal.kind !== 'user') throw new UnauthenticatedError();
-  return principal;
-}
-
 /** A user's own sessions and password. */
 @DenyByDefault()
 @Resolver()
 export class SessionResolver {
-  @Query(() => [SessionInfo], { description: 'Your sessions and tokens, newest first.' })
+  @Query(() => SessionConnection, { description: 'Your sessions and tokens, newest first.' })
   @Requires(Authenticated)
-  async mySessions(@Ctx() { em, principal, services }: GraphQLContext): Promise<SessionInfo[]> {
+  async mySessions(
+    @Args() args: SessionListArgs,
+    @Ctx() { em, principal, services }: GraphQLContext,
+  ): Promise<ConnectionValue<SessionInfo>> {
     const me = signedInUser(principal);
     const rows = await services.sessions.list(em, me.user.id);
-    return rows.map((s) => ({
-      id: publicSessionId(s.idHash),
-      kind: s.kind,
-      createdAt: s.createdAt,
-      lastSeenAt: s.lastSeenAt,
-      expiresAt: s.expiresAt,
-      userAgent: s.userAgent ?? null,
-      ip: s.ip ?? null,
-      loginMethod: s.loginMethod,
-      current: s.idHash === me.session.idHash,
-    }));
+    const kind = args.filter?.kind;
+    const infos = rows
+      .filter((s) => !kind || s.kind === kind)
+      .map((s) => ({
+        id: publicSessionId(s.idHash),
+        kind: s.kind,
+        createdAt: s.createdAt,
+        lastSeenAt: s.lastSeenAt,
+        expiresAt: s.expiresAt,
+        userAgent: s.userAgent ?? null,
+        ip: s.ip ?? null,
+        loginMethod: s.loginMethod,
+        current: s.idHash === me.session.idHash,
+      }));
+    return toConnection(arrayPage(infos, args, args.orderBy, SESSION_KEYS));
   }
 
   @Mutation(() => Boolean, { description: 'Ends one of your sessions (or revokes a token).' })

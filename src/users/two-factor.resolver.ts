@@ -17,7 +17,7 @@ import type { GraphQLContext } from '../graphql/context';
 import { Authenticated } from '../permissions/requirement';
 import { DenyByDefault, Requires, TypeRequires } from '../permissions/requires.decorator';
 import { NotFoundError, ValidationError } from '../shared/errors';
-import { signedInUser } from './session.resolver';
+import { signedInUser } from './principal';
 import { userChange } from './user-audit';
 import { User } from './user.entity';
 

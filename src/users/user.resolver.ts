@@ -1,32 +1,14 @@
 import { MaxLength } from 'class-validator';
-import {
-  Arg,
-  Args,
-  ArgsType,
-  Ctx,
-  Field,
-  ID,
-  InputType,
-  Mutation,
-  Query,
-  Resolver,
-} from 'type-graphql';
+import { Arg, Args, Ctx, Field, ID, InputType, Mutation, Query, Resolver } from 'type-graphql';
 import { IsOptional } from 'class-validator';
 import { parseId } from '../shared/id-arg';
 import type { GraphQLContext } from '../graphql/context';
 import { DenyByDefault, Requires, WritableBy } from '../permissions/requires.decorator';
-import { PageArgs } from '../shared/pagination';
+import { type ConnectionValue, connectionType, toConnection } from '../shared/cursor';
+import { UserListArgs } from './user-list';
 import { User } from './user.entity';
 
-@ArgsType()
-export class UserSearchArgs extends PageArgs {
-  @Field(() => String, {
-    nullable: true,
-    description: 'Case-insensitive substring of the email or name.',
-  })
-  @MaxLength(254)
-  search?: string | null;
-}
+export const UserConnection = connectionType(User, 'User');
 
 @InputType({ description: 'Changes to a user; fields left out stay as they are.' })
 export class UpdateUserInput {
@@ -56,12 +38,15 @@ export class UpdateUserInput {
 @DenyByDefault()
 @Resolver(() => User)
 export class UserResolver {
-  @Query(() => [User], {
+  @Query(() => UserConnection, {
     description: 'Every user of this Flagward instance. Needs the view_user model permission.',
   })
   @Requires({ kind: 'model', codename: 'view_user' })
-  users(@Args() args: UserSearchArgs, @Ctx() { em, services }: GraphQLContext): Promise<User[]> {
-    return services.users.search(em, args);
+  async users(
+    @Args() args: UserListArgs,
+    @Ctx() { em, services }: GraphQLContext,
+  ): Promise<ConnectionValue<User>> {
+    return toConnection(await services.users.list(em, args));
   }
 
   @Mutation(() => User, {

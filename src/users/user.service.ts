@@ -1,8 +1,9 @@
-import { type EntityManager, type FilterQuery, raw } from '@mikro-orm/core';
+import { type EntityManager, raw } from '@mikro-orm/core';
 import { ConflictError, ValidationError } from '../shared/errors';
-import { containsText } from '../shared/search';
+import { orderedPage, type Page } from '../shared/cursor';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, type PasswordHasher } from './password';
 import { User } from './user.entity';
+import { USER_KEYS, type UserListArgs, userConditions } from './user-list';
 
 export interface NewUser {
   readonly email: string;
@@ -56,21 +57,10 @@ export class UserService {
   }
 
   /** Instance-wide user list for administrators, optionally narrowed by a search term. */
-  search(
-    em: EntityManager,
-    args: { readonly search?: string | null; readonly limit: number; readonly offset: number },
-  ): Promise<User[]> {
-    const term = args.search?.trim();
-    const where: FilterQuery<User> = term
-      ? {
-          $or: [
-            { email: containsText(term) },
-            { firstName: containsText(term) },
-            { lastName: containsText(term) },
-          ],
-        }
-      : {};
-    return em.find(User, where, { orderBy: { id: 'asc' }, limit: args.limit, offset: args.offset });
+  /** A page of every user of the instance (for holders of view_user). */
+  list(em: EntityManager, args: UserListArgs): Promise<Page<User>> {
+    const where = userConditions<User>(args.filter, (u) => u);
+    return orderedPage(em, User, where, args, args.orderBy, USER_KEYS);
   }
 
   async setPassword(em: EntityManager, user: User, password: string): Promise<void> {

@@ -1,6 +1,14 @@
-import { IsOptional, MaxLength } from 'class-validator';
+import { IsOptional, MaxLength, ValidateNested } from 'class-validator';
 import { ArgsType, Field, ID, InputType } from 'type-graphql';
-import { CursorPageArgs } from '../shared/cursor';
+import {
+  ConnectionArgs,
+  IdOrder,
+  type ListOrder,
+  NEWEST_FIRST,
+  OrderByField,
+  OrderDirection,
+  orderInput,
+} from '../shared/cursor';
 import { DeliveryStatus } from './delivery.entity';
 import { WebhookEvent } from './events';
 
@@ -73,8 +81,56 @@ export class UpdateWebhookInput {
   events?: WebhookEvent[] | null;
 }
 
+@InputType({ description: 'Narrows a list of webhooks; every field given must hold.' })
+export class WebhookFilter {
+  @Field(() => String, {
+    nullable: true,
+    description: 'Case-insensitive substring of the URL or name, matched literally.',
+  })
+  @IsOptional()
+  @MaxLength(200)
+  search?: string | null;
+
+  @Field(() => Boolean, { nullable: true })
+  enabled?: boolean | null;
+}
+
+export const WebhookOrderField = { ID: 'ID', URL: 'URL' } as const;
+export type WebhookOrderField = keyof typeof WebhookOrderField;
+const WEBHOOK_ORDER: ListOrder<WebhookOrderField> = { field: 'ID', direction: OrderDirection.ASC };
+export const WebhookOrder = orderInput('Webhook', WebhookOrderField, WEBHOOK_ORDER, {
+  ID: 'Creation order.',
+  URL: 'By URL.',
+});
+
 @ArgsType()
-export class WebhookDeliveriesArgs extends CursorPageArgs {
+abstract class WebhookListArgs extends ConnectionArgs {
+  @Field(() => WebhookFilter, { nullable: true })
+  @IsOptional()
+  @ValidateNested()
+  filter?: WebhookFilter | null;
+
+  @OrderByField(WebhookOrder, WEBHOOK_ORDER)
+  orderBy!: ListOrder<WebhookOrderField>;
+}
+
+@ArgsType()
+export class EnvironmentWebhooksArgs extends WebhookListArgs {
+  @Field(() => ID)
+  environmentId!: string;
+}
+
+@ArgsType()
+export class OrganisationWebhooksArgs extends WebhookListArgs {
+  @Field(() => ID)
+  organisationId!: string;
+}
+
+@ArgsType()
+export class WebhookDeliveriesArgs extends ConnectionArgs {
+  @OrderByField(IdOrder, NEWEST_FIRST)
+  orderBy!: ListOrder<'ID'>;
+
   @Field(() => ID)
   webhookId!: string;
 

@@ -14,13 +14,15 @@ import { Environment } from '../environments/environment.entity';
 import type { GraphQLContext } from '../graphql/context';
 import { Authenticated, permissionOn, type Requirement } from '../permissions/requirement';
 import { DenyByDefault, Requires } from '../permissions/requires.decorator';
-import { connectionType, toConnection } from '../shared/cursor';
+import { type ConnectionValue, connectionType, toConnection } from '../shared/cursor';
 import { parseId } from '../shared/id-arg';
 import { WebhookAttempt, WebhookDelivery } from './delivery.entity';
 import { Webhook, WebhookScope } from './webhook.entity';
 import {
   CreateEnvironmentWebhookInput,
   CreateOrganisationWebhookInput,
+  EnvironmentWebhooksArgs,
+  OrganisationWebhooksArgs,
   UpdateWebhookInput,
   WebhookDeliveriesArgs,
 } from './webhook.inputs';
@@ -30,6 +32,7 @@ export const WebhookDeliveryConnection = connectionType(WebhookDelivery, 'Webhoo
   connection: "A page of a webhook's deliveries, newest first.",
 });
 type WebhookDeliveryConnection = InstanceType<typeof WebhookDeliveryConnection>;
+export const WebhookConnection = connectionType(Webhook, 'Webhook');
 
 const envArg = (arg: string) => ({ arg, type: 'environment' as const });
 const orgArg = (arg: string) => ({ arg, type: 'organisation' as const });
@@ -45,25 +48,29 @@ const manages = (arg: string, type: 'webhook' | 'webhookDelivery' = 'webhook'): 
 @DenyByDefault()
 @Resolver(() => Webhook)
 export class WebhookResolver {
-  @Query(() => [Webhook], { description: "An environment's webhooks (environment admins)." })
+  @Query(() => WebhookConnection, {
+    description: "An environment's webhooks (environment admins).",
+  })
   @Requires(permissionOn('ENVIRONMENT_ADMIN', envArg('environmentId')))
-  environmentWebhooks(
-    @Arg('environmentId', () => ID) environmentId: string,
+  async environmentWebhooks(
+    @Args() args: EnvironmentWebhooksArgs,
     @Ctx() { em, services }: GraphQLContext,
-  ): Promise<Webhook[]> {
-    return services.webhooks.list(em, { environment: parseId(environmentId, 'environmentId') });
+  ): Promise<ConnectionValue<Webhook>> {
+    const environment = parseId(args.environmentId, 'environmentId');
+    return toConnection(await services.webhooks.list(em, { environment }, args));
   }
 
-  @Query(() => [Webhook], { description: "An organisation's webhooks (organisation admins)." })
+  @Query(() => WebhookConnection, {
+    description: "An organisation's webhooks (organisation admins).",
+  })
   @Requires(permissionOn('ORGANISATION_ADMIN', orgArg('organisationId')))
-  organisationWebhooks(
-    @Arg('organisationId', () => ID) organisationId: string,
+  async organisationWebhooks(
+    @Args() args: OrganisationWebhooksArgs,
     @Ctx() { em, services }: GraphQLContext,
-  ): Promise<Webhook[]> {
-    return services.webhooks.list(em, {
-      scope: WebhookScope.ORGANISATION,
-      organisation: parseId(organisationId, 'organisationId'),
-    });
+  ): Promise<ConnectionValue<Webhook>> {
+    const organisation = parseId(args.organisationId, 'organisationId');
+    const where = { scope: WebhookScope.ORGANISATION, organisation };
+    return toConnection(await services.webhooks.list(em, where, args));
   }
 
   @Query(() => Webhook)

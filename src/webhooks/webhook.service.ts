@@ -3,7 +3,8 @@ import { AuditObjectType, type AuditService, ChangeType } from '../audit/audit.s
 import { Environment } from '../environments/environment.entity';
 import type { PermissionService, ScopeRef } from '../permissions/permission.service';
 import { Project } from '../projects/project.entity';
-import { keysetPage, type Page } from '../shared/cursor';
+import { byId, byProperty, ID_KEYS, orderedPage, type Page } from '../shared/cursor';
+import { containsText } from '../shared/search';
 import { ValidationError } from '../shared/errors';
 import { sha256Hex } from '../shared/ids';
 import { DeliveryStatus, WebhookDelivery } from './delivery.entity';
@@ -15,6 +16,8 @@ import { Webhook, WebhookScope } from './webhook.entity';
 import type {
   CreateEnvironmentWebhookInput,
   CreateOrganisationWebhookInput,
+  EnvironmentWebhooksArgs,
+  OrganisationWebhooksArgs,
   UpdateWebhookInput,
   WebhookDeliveriesArgs,
 } from './webhook.inputs';
@@ -49,8 +52,20 @@ export class WebhookService {
     private readonly sender: SenderOptions,
   ) {}
 
-  list(em: EntityManager, where: FilterQuery<Webhook>): Promise<Webhook[]> {
-    return em.find(Webhook, where, { orderBy: { id: 'asc' } });
+  /** A page of the webhooks matching `where` and the args' filter. */
+  list(
+    em: EntityManager,
+    where: FilterQuery<Webhook>,
+    args: EnvironmentWebhooksArgs | OrganisationWebhooksArgs,
+  ): Promise<Page<Webhook>> {
+    const conditions: FilterQuery<Webhook>[] = [where];
+    const term = args.filter?.search?.trim();
+    if (term) conditions.push({ $or: [{ url: containsText(term) }, { name: containsText(term) }] });
+    if (args.filter?.enabled != null) conditions.push({ enabled: args.filter.enabled });
+    return orderedPage(em, Webhook, conditions, args, args.orderBy, {
+      ID: byId,
+      URL: byProperty<Webhook>('url'),
+    });
   }
 
   async createForEnvironment(
@@ -149,7 +164,7 @@ export class WebhookService {
   ): Promise<Page<WebhookDelivery>> {
     const where: FilterQuery<WebhookDelivery>[] = [{ webhook: webhook.id }];
     if (args.status) where.push({ status: args.status });
-    return keysetPage(em, WebhookDelivery, where, args);
+    return orderedPage(em, WebhookDelivery, where, args, args.orderBy, ID_KEYS);
   }
 
   /** Sends a delivery again with the same delivery id (dead letters, or to re-send one). */

@@ -369,9 +369,13 @@ describe('admin IDE (password sign-in on, Google configured, production)', () =>
 
     const cookie = client.cookie();
     const mine = ok(
-      await t.gql<{ organisations: unknown[] }>('{ organisations { id } }', {}, { cookie }),
+      await t.gql<{ organisations: { nodes: unknown[] } }>(
+        '{ organisations { nodes { id } } }',
+        {},
+        { cookie },
+      ),
     );
-    expect(mine.organisations).toEqual([]);
+    expect(mine.organisations.nodes).toEqual([]);
     const theirs = await t.gql(
       'query($id: ID!) { organisation(id: $id) { name } }',
       { id: created.id },

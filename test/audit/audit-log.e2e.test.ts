@@ -102,12 +102,12 @@ describe('audit log query', () => {
     feature = await createFeature(ws.projectId, 'checkout');
     featureB = await createFeature(projectB, 'dark_mode');
     const state = ok(
-      await t.gql<{ featureStates: { id: string }[] }>(
-        'query($e: ID!, $f: [ID!]) { featureStates(environmentId: $e, featureIds: $f) { id } }',
+      await t.gql<{ featureStates: { nodes: { id: string }[] } }>(
+        'query($e: ID!, $f: [ID!]) { featureStates(environmentId: $e, filter: { featureIds: $f }) { nodes { id } } }',
         { e: prod, f: [feature] },
         { token: admin },
       ),
-    ).featureStates[0]!.id;
+    ).featureStates.nodes[0]!.id;
     ok(
       await t.gql(
         'mutation($id: ID!) { updateFeatureState(id: $id, input: { enabled: true }) { id } }',
@@ -318,12 +318,28 @@ describe('audit log query', () => {
 
     it('rejects a malformed cursor naming `after`', async () => {
       const b64 = (s: string) => Buffer.from(s).toString('base64url');
-      for (const after of ['', 'not a cursor!', b64('abc'), b64('0'), b64('-5'), b64('12 ')]) {
+      const made = (order: string, value: unknown, id: unknown) =>
+        b64(JSON.stringify([order, value, id]));
+      for (const after of [
+        '',
+        'not a cursor!',
+        b64('abc'),
+        b64('1'),
+        made('ID:DESC', '1', '0'),
+        made('ID:DESC', '1', '-5'),
+        made('ID:DESC', '1', '12 '),
+        made('ID:DESC', { $ne: null }, '1'),
+        made('ID:ASC', '1', '1'),
+        'x'.repeat(600),
+      ]) {
         const res = await list(admin, { after });
         expect(codeOf(res), after).toBe('BAD_USER_INPUT');
         expect(fieldOf(res), after).toBe('after');
       }
-      expect(ok(await list(admin, { after: b64('1') })).auditLogs.edges).toEqual([]);
+      // A cursor of the order it was made for (newest first): nothing is older than id 1.
+      expect(ok(await list(admin, { after: made('ID:DESC', '1', '1') })).auditLogs.edges).toEqual(
+        [],
+      );
     });
   });
 

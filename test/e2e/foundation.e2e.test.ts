@@ -106,12 +106,21 @@ describe('from a fresh database to an environment, through the CLI and GraphQL',
 
     const tree = await t.gql<{
       organisations: {
-        name: string;
-        projects: { name: string; environments: { name: string }[] }[];
-      }[];
-    }>('{ organisations { name projects { name environments { name } } } }', {}, { token });
-    expect(tree.data!.organisations).toEqual([
-      { name: 'Acme', projects: [{ name: 'Web', environments: [{ name: 'Production' }] }] },
+        nodes: {
+          name: string;
+          projects: { nodes: { name: string; environments: { nodes: { name: string }[] } }[] };
+        }[];
+      };
+    }>(
+      '{ organisations { nodes { name projects { nodes { name environments { nodes { name } } } } } } }',
+      {},
+      { token },
+    );
+    expect(tree.data!.organisations.nodes).toEqual([
+      {
+        name: 'Acme',
+        projects: { nodes: [{ name: 'Web', environments: { nodes: [{ name: 'Production' }] } }] },
+      },
     ]);
 
     const audit = await t.app.db.orm.em.fork().find(AuditLog, {}, { orderBy: { id: 'asc' } });

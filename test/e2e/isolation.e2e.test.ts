@@ -53,18 +53,20 @@ describe('tenancy, grants and bad input', () => {
   afterAll(() => t?.close());
 
   it('shows an outsider none of another organisation', async () => {
-    const list = await t.gql<{ organisations: { name: string }[]; projects: unknown[] }>(
-      '{ organisations { name } projects { id } }',
-      {},
-      { token: mallory },
-    );
-    expect(list.data).toEqual({ organisations: [{ name: 'Other' }], projects: [] });
+    const list = await t.gql<{
+      organisations: { nodes: { name: string }[] };
+      projects: { nodes: unknown[] };
+    }>('{ organisations { nodes { name } } projects { nodes { id } } }', {}, { token: mallory });
+    expect(list.data).toEqual({
+      organisations: { nodes: [{ name: 'Other' }] },
+      projects: { nodes: [] },
+    });
 
     for (const [query, vars] of [
       ['query($id: ID!) { organisation(id: $id) { name } }', { id: acme.org }],
       ['query($id: ID!) { project(id: $id) { name } }', { id: acme.project }],
       ['query($id: ID!) { environment(id: $id) { name apiKey } }', { id: acme.env }],
-      ['query($id: ID!) { environments(projectId: $id) { name } }', { id: acme.project }],
+      ['query($id: ID!) { environments(projectId: $id) { nodes { name } } }', { id: acme.project }],
     ] as const) {
       const seen = await t.gql(query, vars, { token: mallory });
       const unknown = await t.gql(query, { id: '999999' }, { token: mallory });
@@ -128,12 +130,16 @@ describe('tenancy, grants and bad input', () => {
 
   it('shows a plain member the organisation but not its projects until granted', async () => {
     const res = await t.gql<{
-      organisations: { name: string; myRole: string; projects: unknown[] }[];
-      projects: unknown[];
-    }>('{ organisations { name myRole projects { id } } projects { id } }', {}, { token: bob });
+      organisations: { nodes: { name: string; myRole: string; projects: { nodes: unknown[] } }[] };
+      projects: { nodes: unknown[] };
+    }>(
+      '{ organisations { nodes { name myRole projects { nodes { id } } } } projects { nodes { id } } }',
+      {},
+      { token: bob },
+    );
     expect(res.data).toEqual({
-      organisations: [{ name: 'Acme', myRole: 'USER', projects: [] }],
-      projects: [],
+      organisations: { nodes: [{ name: 'Acme', myRole: 'USER', projects: { nodes: [] } }] },
+      projects: { nodes: [] },
     });
     expect(
       code(
@@ -162,13 +168,13 @@ describe('tenancy, grants and bad input', () => {
     });
     await em.flush();
 
-    const granted = await t.gql<{ projects: { name: string; environments: unknown[] }[] }>(
-      '{ projects { name environments { id } } }',
-      {},
-      { token: bob },
-    );
+    const granted = await t.gql<{
+      projects: { nodes: { name: string; environments: { nodes: unknown[] } }[] };
+    }>('{ projects { nodes { name environments { nodes { id } } } } }', {}, { token: bob });
     // VIEW_PROJECT shows the project, not its environments.
-    expect(granted.data).toEqual({ projects: [{ name: 'Web', environments: [] }] });
+    expect(granted.data).toEqual({
+      projects: { nodes: [{ name: 'Web', environments: { nodes: [] } }] },
+    });
     const update = await t.gql(
       'mutation($id: ID!) { updateProject(id: $id, input: { name: "x" }) { id } }',
       { id: acme.project },
@@ -186,20 +192,19 @@ describe('tenancy, grants and bad input', () => {
   });
 
   it('hides emails from other members, but not from organisation admins', async () => {
-    const q = 'query($id: ID!) { organisation(id: $id) { members { role user { email } } } }';
+    const q =
+      'query($id: ID!) { organisation(id: $id) { members { nodes { role user { email } } } } }';
     const asBob = await t.gql<{
-      organisation: { members: { role: string; user: { email: string | null } }[] };
+      organisation: { members: { nodes: { role: string; user: { email: string | null } }[] } };
     }>(q, { id: acme.org }, { token: bob });
-    expect(asBob.data!.organisation.members).toEqual([
+    expect(asBob.data!.organisation.members.nodes).toEqual([
       { role: 'ADMIN', user: { email: null } },
       { role: 'USER', user: { email: 'bob@acme.test' } },
     ]);
-    const asAlice = await t.gql<{ organisation: { members: { user: { email: string } }[] } }>(
-      q,
-      { id: acme.org },
-      { token: alice },
-    );
-    expect(asAlice.data!.organisation.members.map((m) => m.user.email)).toEqual([
+    const asAlice = await t.gql<{
+      organisation: { members: { nodes: { user: { email: string } }[] } };
+    }>(q, { id: acme.org }, { token: alice });
+    expect(asAlice.data!.organisation.members.nodes.map((m) => m.user.email)).toEqual([
       'alice@acme.test',
       'bob@acme.test',
     ]);
@@ -296,7 +301,7 @@ describe('tenancy, grants and bad input', () => {
   it('answers anonymous callers UNAUTHENTICATED', async () => {
     for (const query of [
       '{ me { id } }',
-      '{ organisations { id } }',
+      '{ organisations { nodes { id } } }',
       `{ project(id: "${acme.project}") { id } }`,
       'mutation { createOrganisation(input: { name: "x" }) { id } }',
       `mutation { deleteEnvironment(id: "${acme.env}") }`,

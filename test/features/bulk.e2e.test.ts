@@ -118,12 +118,12 @@ describe('bulk mutations: every item checked, all or nothing', () => {
     });
     const states = () =>
       t
-        .gql<{ featureStates: { enabled: boolean; value: string }[] }>(
-          'query($e: ID!, $f: [ID!]) { featureStates(environmentId: $e, featureIds: $f) { enabled value } }',
+        .gql<{ featureStates: { nodes: { enabled: boolean; value: string }[] } }>(
+          'query($e: ID!, $f: [ID!]) { featureStates(environmentId: $e, filter: { featureIds: $f }) { nodes { enabled value } } }',
           { e: envs.Development, f: [flag] },
           { token: owner },
         )
-        .then((r) => ok(r).featureStates[0]);
+        .then((r) => ok(r).featureStates.nodes[0]);
 
     const refused = await t.gql(
       UPDATE_STATES,

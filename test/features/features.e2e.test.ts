@@ -16,9 +16,9 @@ interface StateRow {
   multivariateAllocations: { option: { key: string }; percentageAllocation: number }[];
 }
 
-const STATES = `query($e: ID!, $f: [ID!]) { featureStates(environmentId: $e, featureIds: $f) {
+const STATES = `query($e: ID!, $f: [ID!]) { featureStates(environmentId: $e, filter: { featureIds: $f }) { nodes {
   id enabled value kind feature { name }
-  multivariateAllocations { option { key } percentageAllocation } } }`;
+  multivariateAllocations { option { key } percentageAllocation } } } }`;
 
 const CREATE = `mutation($i: CreateFeatureInput!) { createFeature(input: $i) {
   id name type initialValue defaultEnabled isServerKeyOnly
@@ -88,13 +88,13 @@ describe('features, tags, multivariate options and environment defaults', () => 
     expect(created.owners).toHaveLength(1); // the creator
     for (const envId of Object.values(ws.environments)) {
       const states = ok(
-        await t.gql<{ featureStates: StateRow[] }>(
+        await t.gql<{ featureStates: { nodes: StateRow[] } }>(
           STATES,
           { e: envId, f: [created.id] },
           { token: admin },
         ),
       ).featureStates;
-      expect(states).toEqual([
+      expect(states.nodes).toEqual([
         expect.objectContaining({
           enabled: true,
           value: 42,
@@ -119,13 +119,13 @@ describe('features, tags, multivariate options and environment defaults', () => 
         ),
       );
       const states = ok(
-        await t.gql<{ featureStates: StateRow[] }>(
+        await t.gql<{ featureStates: { nodes: StateRow[] } }>(
           STATES,
           { e: ws.environments.Development },
           { token: admin },
         ),
       ).featureStates;
-      expect(states.find((s) => s.feature.name === name)?.value).toBe(expected);
+      expect(states.nodes.find((s) => s.feature.name === name)?.value).toBe(expected);
     }
     const staging = ok(
       await t.gql<{ createEnvironment: { id: string } }>(
@@ -135,9 +135,13 @@ describe('features, tags, multivariate options and environment defaults', () => 
       ),
     ).createEnvironment.id;
     const stagingStates = ok(
-      await t.gql<{ featureStates: StateRow[] }>(STATES, { e: staging }, { token: admin }),
+      await t.gql<{ featureStates: { nodes: StateRow[] } }>(
+        STATES,
+        { e: staging },
+        { token: admin },
+      ),
     ).featureStates;
-    expect(stagingStates.map((s) => s.feature.name)).toEqual([
+    expect(stagingStates.nodes.map((s) => s.feature.name)).toEqual([
       'max_items',
       'dark_mode',
       'banner',
@@ -187,12 +191,12 @@ describe('features, tags, multivariate options and environment defaults', () => 
       ['variant-2', 7],
     ]);
     const [state] = ok(
-      await t.gql<{ featureStates: StateRow[] }>(
+      await t.gql<{ featureStates: { nodes: StateRow[] } }>(
         STATES,
         { e: ws.environments.Production, f: [feature.id] },
         { token: admin },
       ),
-    ).featureStates;
+    ).featureStates.nodes;
     expect(state!.multivariateAllocations).toEqual([
       { option: { key: 'blue' }, percentageAllocation: 30 },
       { option: { key: 'variant-2' }, percentageAllocation: 20 },
@@ -254,12 +258,12 @@ describe('features, tags, multivariate options and environment defaults', () => 
     expect(codeOf(over)).toBe('BAD_USER_INPUT');
     expect(over.errors?.[0]?.extensions?.field).toBe('input.multivariateAllocations');
     const after = ok(
-      await t.gql<{ featureStates: StateRow[] }>(
+      await t.gql<{ featureStates: { nodes: StateRow[] } }>(
         STATES,
         { e: ws.environments.Production, f: [feature.id] },
         { token: admin },
       ),
-    ).featureStates[0]!;
+    ).featureStates.nodes[0]!;
     expect(after.enabled).toBe(true); // the rejected write changed nothing
 
     // Removing every option makes the feature STANDARD again.
@@ -294,19 +298,19 @@ describe('features, tags, multivariate options and environment defaults', () => 
     ).createTag.id;
     const list = async (args: string) =>
       ok(
-        await t.gql<{ features: { name: string; tags: { label: string }[] }[] }>(
-          `query($p: ID!) { features(projectId: $p ${args}) { name tags { label } } }`,
+        await t.gql<{ features: { nodes: { name: string; tags: { label: string }[] }[] } }>(
+          `query($p: ID!) { features(projectId: $p ${args}) { nodes { name tags { label } } } }`,
           { p: ws.projectId },
           { token: admin },
         ),
-      ).features.map((f) => f.name);
+      ).features.nodes.map((f) => f.name);
     const [banner] = ok(
-      await t.gql<{ features: { id: string }[] }>(
-        'query($p: ID!) { features(projectId: $p, search: "bann") { id } }',
+      await t.gql<{ features: { nodes: { id: string }[] } }>(
+        'query($p: ID!) { features(projectId: $p, filter: { search: "bann" }) { nodes { id } } }',
         { p: ws.projectId },
         { token: admin },
       ),
-    ).features;
+    ).features.nodes;
     ok(
       await t.gql(
         'mutation($id: ID!, $t: [ID!]) { updateFeature(id: $id, input: { tagIds: $t, description: "top" }) { id } }',
@@ -314,7 +318,7 @@ describe('features, tags, multivariate options and environment defaults', () => 
         { token: admin },
       ),
     );
-    expect(await list(`, tagIds: ["${tag}"]`)).toEqual(['banner']);
+    expect(await list(`, filter: { tagIds: ["${tag}"] }`)).toEqual(['banner']);
     // Several tags: features carrying all of them.
     const tag2 = ok(
       await t.gql<{ createTag: { id: string } }>(
@@ -324,12 +328,12 @@ describe('features, tags, multivariate options and environment defaults', () => 
       ),
     ).createTag.id;
     const [dark] = ok(
-      await t.gql<{ features: { id: string }[] }>(
-        'query($p: ID!) { features(projectId: $p, search: "dark") { id } }',
+      await t.gql<{ features: { nodes: { id: string }[] } }>(
+        'query($p: ID!) { features(projectId: $p, filter: { search: "dark" }) { nodes { id } } }',
         { p: ws.projectId },
         { token: admin },
       ),
-    ).features;
+    ).features.nodes;
     for (const [id, tags] of [
       [banner!.id, [tag, tag2]],
       [dark!.id, [tag2]],
@@ -342,8 +346,11 @@ describe('features, tags, multivariate options and environment defaults', () => 
         ),
       );
     }
-    expect(await list(`, tagIds: ["${tag}", "${tag2}"]`)).toEqual(['banner']);
-    expect((await list(`, tagIds: ["${tag2}"]`)).sort()).toEqual(['banner', 'dark_mode']);
+    expect(await list(`, filter: { tagIds: ["${tag}", "${tag2}"] }`)).toEqual(['banner']);
+    expect((await list(`, filter: { tagIds: ["${tag2}"] }`)).sort()).toEqual([
+      'banner',
+      'dark_mode',
+    ]);
 
     ok(
       await t.gql(
@@ -353,7 +360,7 @@ describe('features, tags, multivariate options and environment defaults', () => 
       ),
     );
     expect(await list('')).not.toContain('banner');
-    expect(await list(', includeArchived: true')).toContain('banner');
+    expect(await list(', filter: { includeArchived: true }')).toContain('banner');
 
     // An owner must be a member of the organisation.
     const outsider = await t.createUser('nobody@else.test');
@@ -375,12 +382,12 @@ describe('features, tags, multivariate options and environment defaults', () => 
       scope: GrantScope.PROJECT,
       keys: ['VIEW_PROJECT', 'CREATE_FEATURE'],
     });
-    const list = await t.gql<{ features: unknown[] }>(
-      'query($p: ID!) { features(projectId: $p) { name } }',
+    const list = await t.gql<{ features: { nodes: unknown[] } }>(
+      'query($p: ID!) { features(projectId: $p) { nodes { name } } }',
       { p: ws.projectId },
       { token: viewer },
     );
-    expect(list.data?.features.length).toBeGreaterThan(0);
+    expect(list.data?.features.nodes.length).toBeGreaterThan(0);
 
     const refused = await t.gql(
       CREATE,
@@ -415,7 +422,7 @@ describe('features, tags, multivariate options and environment defaults', () => 
       keys: ['VIEW_ENVIRONMENT'],
     });
     const states = ok(
-      await t.gql<{ featureStates: StateRow[] }>(
+      await t.gql<{ featureStates: { nodes: StateRow[] } }>(
         STATES,
         { e: ws.environments.Production },
         { token: envViewer },
@@ -423,7 +430,7 @@ describe('features, tags, multivariate options and environment defaults', () => 
     ).featureStates;
     const toggle = await t.gql(
       'mutation($id: ID!) { updateFeatureState(id: $id, input: { enabled: true }) { id } }',
-      { id: states[0]!.id },
+      { id: states.nodes[0]!.id },
       { token: envViewer },
     );
     expect(codeOf(toggle)).toBe('FORBIDDEN');
@@ -438,18 +445,18 @@ describe('features, tags, multivariate options and environment defaults', () => 
     const mallory = (await t.createUser('mallory@evil.test')).token;
     await createWorkspace(t, mallory, { organisation: 'Evil' });
     const [someFeature] = ok(
-      await t.gql<{ features: { id: string }[] }>(
-        'query($p: ID!) { features(projectId: $p) { id } }',
+      await t.gql<{ features: { nodes: { id: string }[] } }>(
+        'query($p: ID!) { features(projectId: $p) { nodes { id } } }',
         { p: ws.projectId },
         { token: admin },
       ),
-    ).features;
+    ).features.nodes;
     for (const [query, vars] of [
       ['query($id: ID!) { feature(id: $id) { name } }', { id: someFeature!.id }],
-      ['query($id: ID!) { features(projectId: $id) { name } }', { id: ws.projectId }],
-      ['query($id: ID!) { tags(projectId: $id) { label } }', { id: ws.projectId }],
+      ['query($id: ID!) { features(projectId: $id) { nodes { name } } }', { id: ws.projectId }],
+      ['query($id: ID!) { tags(projectId: $id) { nodes { label } } }', { id: ws.projectId }],
       [
-        'query($e: ID!) { featureStates(environmentId: $e) { id } }',
+        'query($e: ID!) { featureStates(environmentId: $e) { nodes { id } } }',
         { e: ws.environments.Production },
       ],
     ] as const) {
@@ -488,12 +495,12 @@ describe('features, tags, multivariate options and environment defaults', () => 
       ),
     ).createFeature.id;
     const [state] = ok(
-      await t.gql<{ featureStates: StateRow[] }>(
+      await t.gql<{ featureStates: { nodes: StateRow[] } }>(
         STATES,
         { e: ws.environments.Production, f: [made] },
         { token: admin },
       ),
-    ).featureStates;
+    ).featureStates.nodes;
     changes.push(
       [
         'mutation($id: ID!) { updateFeature(id: $id, input: { isServerKeyOnly: true }) { id } }',

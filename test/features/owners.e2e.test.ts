@@ -48,12 +48,12 @@ describe('feature owners', () => {
 
   const defaultState = async () =>
     ok(
-      await t.gql<{ featureStates: { id: string }[] }>(
-        'query($e: ID!, $f: [ID!]) { featureStates(environmentId: $e, featureIds: $f) { id } }',
+      await t.gql<{ featureStates: { nodes: { id: string }[] } }>(
+        'query($e: ID!, $f: [ID!]) { featureStates(environmentId: $e, filter: { featureIds: $f }) { nodes { id } } }',
         { e: ws.environments.Development, f: [flag] },
         { token: admin },
       ),
-    ).featureStates[0]!.id;
+    ).featureStates.nodes[0]!.id;
 
   it('lets only project admins set owners: FORBIDDEN naming the field, nothing changed', async () => {
     const refused = await t.gql(
@@ -79,12 +79,12 @@ describe('feature owners', () => {
       permission: 'PROJECT_ADMIN',
     });
     const features = ok(
-      await t.gql<{ features: { name: string }[] }>(
-        'query($p: ID!) { features(projectId: $p) { name } }',
+      await t.gql<{ features: { nodes: { name: string }[] } }>(
+        'query($p: ID!) { features(projectId: $p) { nodes { name } } }',
         { p: ws.projectId },
         { token: admin },
       ),
-    ).features.map((f) => f.name);
+    ).features.nodes.map((f) => f.name);
     expect(features).not.toContain('owned');
     // Without owners in the input the same caller may change the feature.
     ok(await t.gql(UPDATE_FEATURE, { id: flag, i: { description: 'ok' } }, { token: editor }));

@@ -3,24 +3,26 @@ import { createWorkspace, ok, type Workspace } from '../support/fixtures';
 import { createTestApp, type TestApp } from '../support/test-app';
 
 const PAGE = `query($p: ID!, $limit: Int!, $envs: [ID!]!) {
-  features(projectId: $p, limit: $limit) {
+  features(projectId: $p, first: $limit) { nodes {
     id name
     project { name organisation { name } }
     tags { label }
     owners { email }
     multivariateOptions { value defaultPercentageAllocation }
     states(environmentIds: $envs) { enabled value environment { name } multivariateAllocations { percentageAllocation } }
-  }
+  } }
 }`;
 
 interface Page {
   features: {
-    name: string;
-    tags: { label: string }[];
-    owners: { email: string }[];
-    multivariateOptions: unknown[];
-    states: { environment: { name: string } }[];
-  }[];
+    nodes: {
+      name: string;
+      tags: { label: string }[];
+      owners: { email: string }[];
+      multivariateOptions: unknown[];
+      states: { environment: { name: string } }[];
+    }[];
+  };
 }
 
 /** The statements a page ran more than once (what a failure should point at). */
@@ -100,9 +102,9 @@ describe('batched reads (DataLoader)', () => {
   it('reads a page of 100 features with the statements a page of 10 takes', async () => {
     const small = await page(10);
     const large = await page(100);
-    expect(small.data.features).toHaveLength(10);
-    expect(large.data.features).toHaveLength(100);
-    for (const feature of large.data.features) {
+    expect(small.data.features.nodes).toHaveLength(10);
+    expect(large.data.features.nodes).toHaveLength(100);
+    for (const feature of large.data.features.nodes) {
       expect(feature.tags.map((tag) => tag.label)).toEqual(['beta', 'ops']);
       expect(feature.owners).toEqual([{ email: 'pages@example.com' }]);
       expect(feature.multivariateOptions).toHaveLength(1);

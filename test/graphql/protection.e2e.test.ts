@@ -2,14 +2,12 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { codeOf, createWorkspace, ok } from '../support/fixtures';
 import { createTestApp, type TestApp } from '../support/test-app';
 
-/** `organisations { projects { organisation { projects … } } }`, `levels` fields deep. */
+/** `organisations { nodes { projects { nodes { organisation { … } } } } }`, `levels` fields deep. */
 function nested(levels: number): string {
-  let inner = 'id';
-  for (let i = levels - 1; i >= 1; i--) {
-    const field = i === 1 ? 'organisations' : i % 2 === 0 ? 'projects' : 'organisation';
-    inner = `${field} { ${inner} }`;
-  }
-  return `{ ${inner} }`;
+  const path = ['organisations', 'nodes'];
+  const cycle = ['projects', 'nodes', 'organisation'];
+  for (let i = 0; path.length < levels - 1; i++) path.push(cycle[i % cycle.length]!);
+  return `{ ${path.reduceRight((inner, field) => `${field} { ${inner} }`, 'id')} }`;
 }
 
 describe('GraphQL limits and production mode', () => {
@@ -51,13 +49,9 @@ describe('GraphQL limits and production mode', () => {
 
   it('answers within the limits as usual', async () => {
     const data = ok(
-      await t.gql<{ organisations: { projects: { organisation: { id: string } }[] }[] }>(
-        nested(12),
-        {},
-        { token },
-      ),
+      await t.gql<{ organisations: { nodes: unknown[] } }>(nested(12), {}, { token }),
     );
-    expect(data.organisations).toHaveLength(1);
+    expect(data.organisations.nodes).toHaveLength(1);
   });
 
   it('refuses deep queries, also through fragments, before any SQL', async () => {
@@ -68,17 +62,20 @@ describe('GraphQL limits and production mode', () => {
     expect(deep.sql).toBe(0);
 
     const viaFragments = await refused(`
-      query { organisations { ...O } }
-      fragment O on Organisation { projects { ...P } }
-      fragment P on Project { organisation { projects { organisation { projects { organisation {
-        projects { organisation { projects { organisation { projects { id } } } } } } } } } } }`);
+      query { organisations { nodes { ...O } } }
+      fragment O on Organisation { projects { nodes { ...P } } }
+      fragment P on Project { organisation { projects { nodes { organisation { projects { nodes {
+        organisation { projects { nodes { organisation { projects { nodes { id } } } } } } } } } } } } }`);
     expect(codeOf(viaFragments.res)).toBe('GRAPHQL_VALIDATION_FAILED');
     expect(viaFragments.res.errors?.[0]?.message).toMatch(/depth/i);
     expect(viaFragments.sql).toBe(0);
   });
 
   it('refuses too many aliases, tokens, directives and too high a cost, before any SQL', async () => {
-    const aliases = Array.from({ length: 16 }, (_, i) => `a${i}: organisations { id }`).join(' ');
+    const aliases = Array.from(
+      { length: 16 },
+      (_, i) => `a${i}: organisations { nodes { id } }`,
+    ).join(' ');
     const manyAliases = await refused(`{ ${aliases} }`);
     expect(codeOf(manyAliases.res)).toBe('GRAPHQL_VALIDATION_FAILED');
     expect(manyAliases.res.errors?.[0]?.message).toMatch(/aliases/i);
@@ -100,10 +97,10 @@ describe('GraphQL limits and production mode', () => {
     const fragments = Array.from(
       { length: 30 },
       (_, i) =>
-        `fragment F${i} on Project { ${fields} environments { id name apiKey } organisation { id name projects { ${fields} } } }`,
+        `fragment F${i} on Project { ${fields} environments { nodes { id name apiKey } } organisation { id name projects { nodes { ${fields} } } } }`,
     ).join('\n');
     const costly = await refused(
-      `{ organisations { projects { ${spreads} organisation { projects { ${spreads} } } } } }\n${fragments}`,
+      `{ organisations { nodes { projects { nodes { ${spreads} organisation { projects { nodes { ${spreads} } } } } } } } }\n${fragments}`,
     );
     expect(codeOf(costly.res)).toBe('GRAPHQL_VALIDATION_FAILED');
     expect(costly.res.errors?.[0]?.message).toMatch(/cost limit/i);

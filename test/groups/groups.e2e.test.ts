@@ -17,25 +17,25 @@ describe('user groups', () => {
   const em = () => t.app.db.orm.em.fork();
 
   const GROUP_FIELDS =
-    'id organisationId name isDefault externalId members { groupAdmin user { id email } }';
+    'id organisationId name isDefault externalId members { nodes { groupAdmin user { id email } } }';
   const CREATE = `mutation($i: CreateGroupInput!) { createGroup(input: $i) { ${GROUP_FIELDS} } }`;
   const UPDATE = `mutation($id: ID!, $i: UpdateGroupInput!) { updateGroup(id: $id, input: $i) { ${GROUP_FIELDS} } }`;
   const DELETE = 'mutation($id: ID!) { deleteGroup(id: $id) }';
   const ADD = `mutation($g: ID!, $u: [ID!]!, $a: Boolean) { addGroupMembers(groupId: $g, userIds: $u, groupAdmin: $a) { ${GROUP_FIELDS} } }`;
   const REMOVE = `mutation($g: ID!, $u: [ID!]!) { removeGroupMembers(groupId: $g, userIds: $u) { ${GROUP_FIELDS} } }`;
   const ONE = `query($id: ID!) { group(id: $id) { ${GROUP_FIELDS} } }`;
-  const LIST = 'query($o: ID!) { groups(organisationId: $o) { id name } }';
+  const LIST = 'query($o: ID!) { groups(organisationId: $o) { nodes { id name } } }';
 
   type Group = {
     id: string;
     name: string;
     isDefault: boolean;
-    members: { groupAdmin: boolean; user: { id: string; email: string } }[];
+    members: { nodes: { groupAdmin: boolean; user: { id: string; email: string } }[] };
   };
 
   const fieldOf = (res: GqlResult<unknown>) => res.errors?.[0]?.extensions?.field;
   const permissionOf = (res: GqlResult<unknown>) => res.errors?.[0]?.extensions?.permission;
-  const memberIds = (g: Group) => g.members.map((m) => m.user.id).sort();
+  const memberIds = (g: Group) => g.members.nodes.map((m) => m.user.id).sort();
 
   async function member(
     grants: Parameters<typeof memberWithGrants>[3] = [],
@@ -85,12 +85,16 @@ describe('user groups', () => {
       name: 'Engineers',
       isDefault: false,
       externalId: 'eng',
-      members: [],
+      members: { nodes: [] },
     });
     const listed = ok(
-      await t.gql<{ groups: { id: string }[] }>(LIST, { o: ws.organisationId }, { token: admin }),
+      await t.gql<{ groups: { nodes: { id: string }[] } }>(
+        LIST,
+        { o: ws.organisationId },
+        { token: admin },
+      ),
     ).groups;
-    expect(listed.map((g) => g.id)).toContain(created.id);
+    expect(listed.nodes.map((g) => g.id)).toContain(created.id);
 
     const dup = await t.gql(
       CREATE,
@@ -110,9 +114,12 @@ describe('user groups', () => {
 
     const m = await member();
     const withMember = ok(await add(admin, created.id, [m.id], true)).addGroupMembers;
-    expect(withMember.members).toEqual([{ groupAdmin: true, user: { id: m.id, email: m.email } }]);
+    expect(withMember.members.nodes).toEqual([
+      { groupAdmin: true, user: { id: m.id, email: m.email } },
+    ]);
     expect(
-      ok(await t.gql<{ group: Group }>(ONE, { id: created.id }, { token: admin })).group.members,
+      ok(await t.gql<{ group: Group }>(ONE, { id: created.id }, { token: admin })).group.members
+        .nodes,
     ).toHaveLength(1);
 
     expect(ok(await t.gql(DELETE, { id: created.id }, { token: admin }))).toEqual({
@@ -133,16 +140,17 @@ describe('user groups', () => {
     const [a, b] = [await member(), await member()];
     const added = ok(await add(admin, g.id, [a.id, b.id, a.id])).addGroupMembers;
     expect(memberIds(added)).toEqual([a.id, b.id].sort());
-    expect(added.members.every((m) => !m.groupAdmin)).toBe(true);
+    expect(added.members.nodes.every((m) => !m.groupAdmin)).toBe(true);
     // Adding again with groupAdmin sets it; leaving it out keeps it.
     expect(
-      ok(await add(admin, g.id, [a.id], true)).addGroupMembers.members.find(
+      ok(await add(admin, g.id, [a.id], true)).addGroupMembers.members.nodes.find(
         (m) => m.user.id === a.id,
       )?.groupAdmin,
     ).toBe(true);
     expect(
-      ok(await add(admin, g.id, [a.id])).addGroupMembers.members.find((m) => m.user.id === a.id)
-        ?.groupAdmin,
+      ok(await add(admin, g.id, [a.id])).addGroupMembers.members.nodes.find(
+        (m) => m.user.id === a.id,
+      )?.groupAdmin,
     ).toBe(true);
 
     const stranger = await t.createUser(`stranger${++seq}@groups.test`);
@@ -173,7 +181,9 @@ describe('user groups', () => {
     const g = await newGroup();
     const m = await member();
     expect(memberIds(ok(await add(manager.token, g.id, [m.id])).addGroupMembers)).toEqual([m.id]);
-    expect(ok(await remove(manager.token, g.id, [m.id])).removeGroupMembers.members).toEqual([]);
+    expect(ok(await remove(manager.token, g.id, [m.id])).removeGroupMembers.members.nodes).toEqual(
+      [],
+    );
 
     const create = await t.gql(
       CREATE,
@@ -218,13 +228,13 @@ describe('user groups', () => {
     const plain = await member([{ keys: ['VIEW_PROJECT'] }]);
     ok(await add(admin, g.id, [plain.id])); // a member of the group, not its admin
     const listed = ok(
-      await t.gql<{ groups: { id: string }[] }>(
+      await t.gql<{ groups: { nodes: { id: string }[] } }>(
         LIST,
         { o: ws.organisationId },
         { token: plain.token },
       ),
     ).groups;
-    expect(listed.map((x) => x.id)).toContain(g.id);
+    expect(listed.nodes.map((x) => x.id)).toContain(g.id);
     const res = await add(plain.token, g.id, [plain.id], true);
     expect(codeOf(res)).toBe('FORBIDDEN');
     expect(codeOf(await remove(plain.token, g.id, [plain.id]))).toBe('FORBIDDEN');
@@ -282,7 +292,7 @@ describe('user groups', () => {
     const read = async (id: string) =>
       ok(await t.gql<{ group: Group }>(ONE, { id }, { token: admin })).group;
     expect(memberIds(await read(defaults.id))).toEqual([String(user.user.id)]);
-    expect(await read(plain.id)).toMatchObject({ members: [] });
+    expect(await read(plain.id)).toMatchObject({ members: { nodes: [] } });
   });
 
   it('outsiders get NOT_FOUND, exactly as for ids that do not exist', async () => {

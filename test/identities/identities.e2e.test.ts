@@ -35,8 +35,9 @@ const OVERRIDE_FIELDS =
   'id enabled value kind feature { name } multivariateAllocations { option { key } percentageAllocation }';
 const IDENTITY_FIELDS = `id uuid identifier createdAt environment { id } traits { key value valueType }
   overrides { ${OVERRIDE_FIELDS} }`;
-const LIST = `query($e: ID!, $s: String, $l: Int, $o: Int) {
-  identities(environmentId: $e, search: $s, limit: $l, offset: $o) { identifier } }`;
+const LIST = `query($e: ID!, $s: String, $l: Int, $a: String) {
+  identities(environmentId: $e, filter: { search: $s }, first: $l, after: $a) {
+    nodes { identifier } pageInfo { endCursor } } }`;
 const GET = `query($id: ID!) { identity(id: $id) { ${IDENTITY_FIELDS} } }`;
 const CREATE = `mutation($i: CreateIdentityInput!) { createIdentity(input: $i) { ${IDENTITY_FIELDS} } }`;
 const UPDATE_TRAITS = `mutation($id: ID!, $t: [TraitInput!]!) {
@@ -104,14 +105,19 @@ describe('identities, traits and identity overrides', () => {
     );
   const get = async (id: string) =>
     ok(await t.gql<{ identity: IdentityRow }>(GET, { id }, { token: admin })).identity;
-  const search = async (s: string | null, extra: { l?: number; o?: number; e?: string } = {}) =>
+  const page = async (
+    s: string | null,
+    extra: { l?: number; a?: string | null; e?: string } = {},
+  ) =>
     ok(
-      await t.gql<{ identities: { identifier: string }[] }>(
-        LIST,
-        { e: extra.e ?? prod, s, l: extra.l, o: extra.o },
-        { token: admin },
-      ),
-    ).identities.map((i) => i.identifier);
+      await t.gql<{
+        identities: { nodes: { identifier: string }[]; pageInfo: { endCursor: string | null } };
+      }>(LIST, { e: extra.e ?? prod, s, l: extra.l, a: extra.a }, { token: admin }),
+    ).identities;
+  const search = async (
+    s: string | null,
+    extra: { l?: number; a?: string | null; e?: string } = {},
+  ) => (await page(s, extra)).nodes.map((i) => i.identifier);
   const setOverride = (identityId: string, input: Record<string, unknown>, f = feature) =>
     t.gql<{ setIdentityOverride: OverrideRow }>(
       SET_OVERRIDE,
@@ -277,9 +283,13 @@ describe('identities, traits and identity overrides', () => {
       '100%_sure',
       '100 sure',
     ]);
-    expect(await search('', { l: 2, o: 1 })).toEqual(['vars', 'alice@example.com']);
+    const firstPage = await page('', { l: 1 });
+    expect(await search('', { l: 2, a: firstPage.pageInfo.endCursor })).toEqual([
+      'vars',
+      'alice@example.com',
+    ]);
     const bad = await t.gql(LIST, { e: prod, l: 101 }, { token: admin });
-    expect(bad.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'limit' });
+    expect(bad.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'first' });
   });
 
   it('refuses a duplicate identifier in the same environment with CONFLICT, writing nothing', async () => {
@@ -534,14 +544,14 @@ describe('identities, traits and identity overrides', () => {
             }[];
           };
         };
-        featureStates: { enabled: boolean; value: unknown }[];
+        featureStates: { nodes: { enabled: boolean; value: unknown }[] };
       }>(
-        'query($e: ID!, $f: ID!) { environment(id: $e) { document } featureStates(environmentId: $e, featureIds: [$f]) { enabled value } }',
+        'query($e: ID!, $f: ID!) { environment(id: $e) { document } featureStates(environmentId: $e, filter: { featureIds: [$f] }) { nodes { enabled value } } }',
         { e: prod, f: feature },
         { token: admin },
       ),
     );
-    expect(env.featureStates).toEqual([{ enabled: false, value: 'old' }]);
+    expect(env.featureStates.nodes).toEqual([{ enabled: false, value: 'old' }]);
     const doc = env.environment.document.identity_overrides.find((o) => o.identifier === 'frank');
     expect(doc?.identity_features.map((f) => [f.enabled, f.feature_state_value])).toEqual([
       [true, 42],
@@ -658,13 +668,13 @@ describe('identities, traits and identity overrides', () => {
     it('lets VIEW_IDENTITIES read but not write: FORBIDDEN names MANAGE_IDENTITIES', async () => {
       const viewer = await member('viewer@acme.test', ['VIEW_ENVIRONMENT', 'VIEW_IDENTITIES']);
       const listed = ok(
-        await t.gql<{ identities: { identifier: string }[] }>(
+        await t.gql<{ identities: { nodes: { identifier: string }[] } }>(
           LIST,
           { e: prod, s: 'perm' },
           { token: viewer },
         ),
       ).identities;
-      expect(listed.map((i) => i.identifier)).toEqual(['perm-target']);
+      expect(listed.nodes.map((i) => i.identifier)).toEqual(['perm-target']);
       const read = ok(
         await t.gql<{ identity: IdentityRow }>(GET, { id: target }, { token: viewer }),
       ).identity;

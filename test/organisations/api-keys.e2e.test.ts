@@ -64,12 +64,12 @@ describe('organisation API keys', () => {
     expect(row.keyHash).toBe(sha256Hex(created.key));
     expect(JSON.stringify(row)).not.toContain(created.key.slice(9));
     const listed = ok(
-      await t.gql<{ organisationApiKeys: Record<string, unknown>[] }>(
-        'query($o: ID!) { organisationApiKeys(organisationId: $o) { id name prefix isAdmin active revokedAt } }',
+      await t.gql<{ organisationApiKeys: { nodes: Record<string, unknown>[] } }>(
+        'query($o: ID!) { organisationApiKeys(organisationId: $o) { nodes { id name prefix isAdmin active revokedAt } } }',
         { o: ws.organisationId },
         { token: admin },
       ),
-    ).organisationApiKeys;
+    ).organisationApiKeys.nodes;
     expect(listed).toEqual([
       {
         id: created.apiKey.id,
@@ -116,11 +116,11 @@ describe('organisation API keys', () => {
     // Another organisation's records do not exist for it.
     const foreign = await withKey(key, CREATE_FEATURE, { p: other.projectId, n: 'intrusion' });
     expect(code(foreign)).toBe('BAD_USER_INPUT');
-    const list = await withKey<{ organisations: { id: string }[] }>(
+    const list = await withKey<{ organisations: { nodes: { id: string }[] } }>(
       key,
-      '{ organisations { id } }',
+      '{ organisations { nodes { id } } }',
     );
-    expect(list.data?.organisations.map((o) => o.id)).toEqual([ws.organisationId]);
+    expect(list.data?.organisations.nodes.map((o) => o.id)).toEqual([ws.organisationId]);
     // Keys cannot mint keys.
     const mint = await withKey(
       key,
@@ -226,7 +226,7 @@ describe('organisation API keys', () => {
     await t.addMember(member.user, ws.organisationId, OrganisationRole.USER);
     expect(codeOf(await createKey({ name: 'sneaky' }, member.token))).toBe('FORBIDDEN');
     const list = await t.gql(
-      'query($o: ID!) { organisationApiKeys(organisationId: $o) { id } }',
+      'query($o: ID!) { organisationApiKeys(organisationId: $o) { nodes { id } } }',
       { o: ws.organisationId },
       { token: member.token },
     );

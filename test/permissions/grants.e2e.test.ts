@@ -23,7 +23,7 @@ describe('permission grants', () => {
   const REVOKE =
     'mutation($h: GrantHolderInput!, $s: GrantScopeInput!) { revokePermissions(holder: $h, scope: $s) }';
   const LIST =
-    'query($o: ID, $p: ID, $e: ID) { permissionGrants(organisationId: $o, projectId: $p, environmentId: $e) { id keys admin user { email } group { name } role { name } } }';
+    'query($o: ID, $p: ID, $e: ID) { permissionGrants(organisationId: $o, projectId: $p, environmentId: $e) { nodes { id keys admin user { email } group { name } role { name } } } }';
   const PROJECT = 'query($id: ID!) { project(id: $id) { id name } }';
 
   const grant = (token: string, input: Record<string, unknown>) =>
@@ -92,13 +92,11 @@ describe('permission grants', () => {
     expect(await seesProject(m.token)).toBe(true);
 
     const listed = ok(
-      await t.gql<{ permissionGrants: { id: string; user: { email: string } | null }[] }>(
-        LIST,
-        { p: ws.projectId },
-        { token: admin },
-      ),
+      await t.gql<{
+        permissionGrants: { nodes: { id: string; user: { email: string } | null }[] };
+      }>(LIST, { p: ws.projectId }, { token: admin }),
     ).permissionGrants;
-    expect(listed.find((g) => g.id === made.id)?.user?.email).toBe(m.email);
+    expect(listed.nodes.find((g) => g.id === made.id)?.user?.email).toBe(m.email);
 
     expect(
       ok(
@@ -218,12 +216,12 @@ describe('permission grants', () => {
     );
     expect(
       ok(
-        await t.gql<{ permissionGrants: unknown[] }>(
+        await t.gql<{ permissionGrants: { nodes: unknown[] } }>(
           LIST,
           { p: ws.projectId },
           { token: projectAdmin.token },
         ),
-      ).permissionGrants.length,
+      ).permissionGrants.nodes.length,
     ).toBeGreaterThan(0);
 
     const onOrg = await grant(projectAdmin.token, {
@@ -376,12 +374,12 @@ describe('permission grants', () => {
 
     // A group and a role of another organisation.
     const otherOrg = ok(
-      await t.gql<{ organisations: { id: string }[] }>(
-        '{ organisations { id } }',
+      await t.gql<{ organisations: { nodes: { id: string }[] } }>(
+        '{ organisations { nodes { id } } }',
         {},
         { token: outsider },
       ),
-    ).organisations[0]!.id;
+    ).organisations.nodes[0]!.id;
     const foreignGroup = ok(
       await t.gql<{ createGroup: { id: string } }>(
         'mutation($o: ID!) { createGroup(input: { organisationId: $o, name: "Theirs" }) { id } }',
@@ -479,13 +477,15 @@ describe('permission grants', () => {
     // CREATE_PROJECT lets them create one and administer it, as its creator, from the same
     // answer on (the request's permissions are read again after the creator's grant).
     const created = ok(
-      await t.gql<{ createProject: { id: string; name: string; environments: unknown[] } }>(
-        'mutation($o: ID!) { createProject(input: { organisationId: $o, name: "Theirs" }) { id name environments { id } } }',
+      await t.gql<{
+        createProject: { id: string; name: string; environments: { nodes: unknown[] } };
+      }>(
+        'mutation($o: ID!) { createProject(input: { organisationId: $o, name: "Theirs" }) { id name environments { nodes { id } } } }',
         { o: ws.organisationId },
         { token: m.token },
       ),
     ).createProject;
-    expect(created).toMatchObject({ name: 'Theirs', environments: [] });
+    expect(created).toMatchObject({ name: 'Theirs', environments: { nodes: [] } });
     expect(await seesProject(m.token, created.id)).toBe(true);
     const env = ok(
       await t.gql<{ createEnvironment: { name: string; apiKey: string } }>(

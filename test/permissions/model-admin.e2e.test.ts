@@ -169,7 +169,7 @@ describe('model permissions: what the admin site shows and who may manage users'
     const owner = await t.createUser('owner@models.test');
     await createWorkspace(t, owner.token, { organisation: 'Somebody else’s' });
     const auditor = await t.createUser('auditor@models.test');
-    const orgs = '{ instanceOrganisations(search: "else") { name } }';
+    const orgs = '{ instanceOrganisations(filter: { search: "else" }) { nodes { name } } }';
     const logs =
       '{ instanceAuditLogs(first: 50) { totalCount edges { node { log relatedObjectType } } } }';
     expect(codeOf(await t.gql(orgs, {}, { token: auditor.token }))).toBe('FORBIDDEN');
@@ -180,11 +180,11 @@ describe('model permissions: what the admin site shows and who may manage users'
       em.create(ModelPermissionGrant, { user: auditor.user.id, codename });
     await em.flush();
     expect(ok(await t.gql(orgs, {}, { token: auditor.token }))).toEqual({
-      instanceOrganisations: [{ name: 'Somebody else’s' }],
+      instanceOrganisations: { nodes: [{ name: 'Somebody else’s' }] },
     });
     // The organisations, not their content: projects stay behind their own permissions.
     const content = await t.gql(
-      '{ instanceOrganisations(search: "else") { name projects { id } } }',
+      '{ instanceOrganisations(filter: { search: "else" }) { nodes { name projects { nodes { id } } } } }',
       {},
       { token: auditor.token },
     );

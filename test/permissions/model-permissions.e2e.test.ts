@@ -12,7 +12,7 @@ import { createTestApp, type TestApp } from '../support/test-app';
  */
 describe('model permissions: the instance-wide users list', () => {
   let t: TestApp;
-  const USERS = '{ users(limit: 100) { email } }';
+  const USERS = '{ users(first: 100) { nodes { email } } }';
 
   beforeAll(async () => {
     t = await createTestApp();
@@ -65,16 +65,16 @@ describe('model permissions: the instance-wide users list', () => {
   it('view_user held directly lists every user', async () => {
     const { user, token } = await t.createUser('viewer@example.com', { isStaff: true });
     await grantUser(user, 'view_user');
-    const res = await t.gql<{ users: { email: string }[] }>(USERS, {}, { token });
+    const res = await t.gql<{ users: { nodes: { email: string }[] } }>(USERS, {}, { token });
     expect(res.errors).toBeUndefined();
-    const emails = res.data!.users.map((u) => u.email);
+    const emails = res.data!.users.nodes.map((u) => u.email);
     expect(emails).toEqual(expect.arrayContaining(['plain@example.com', 'viewer@example.com']));
   });
 
   it('view_user through an instance group counts; through an organisation group it does not', async () => {
     const viaInstance = await t.createUser('group-viewer@example.com');
     await grantViaGroup(viaInstance.user, 'view_user', true);
-    const ok = await t.gql<{ users: { email: string | null }[] }>(
+    const ok = await t.gql<{ users: { nodes: { email: string | null }[] } }>(
       USERS,
       {},
       {
@@ -83,7 +83,7 @@ describe('model permissions: the instance-wide users list', () => {
     );
     expect(ok.errors).toBeUndefined();
     // Holding view_user also shows the email addresses, which are hidden from other users.
-    expect(ok.data?.users.map((u) => u.email)).toContain('plain@example.com');
+    expect(ok.data?.users.nodes.map((u) => u.email)).toContain('plain@example.com');
 
     const viaOrg = await t.createUser('org-group@example.com');
     await grantViaGroup(viaOrg.user, 'view_user', false);
@@ -94,30 +94,33 @@ describe('model permissions: the instance-wide users list', () => {
   it('a superuser holds every codename; search matches literally and pages', async () => {
     const { token } = await t.createUser('root@example.com', { isSuperuser: true });
     await t.createUser('percent%sign@example.com');
-    const search = async (term: string, limit = 50, offset = 0) =>
-      t.gql<{ users: { email: string }[] }>(
-        'query($s: String, $l: Int!, $o: Int!) { users(search: $s, limit: $l, offset: $o) { email } }',
-        { s: term, l: limit, o: offset },
+    const search = async (term: string, first = 50, after: string | null = null) =>
+      t.gql<{
+        users: { nodes: { email: string }[]; totalCount: number; pageInfo: { endCursor: string } };
+      }>(
+        'query($s: String, $f: Int!, $a: String) { users(filter: { search: $s }, first: $f, after: $a) { nodes { email } totalCount pageInfo { endCursor } } }',
+        { s: term, f: first, a: after },
         { token },
       );
     const literal = await search('%');
-    expect(literal.data?.users.map((u) => u.email)).toEqual(['percent%sign@example.com']);
+    expect(literal.data?.users.nodes.map((u) => u.email)).toEqual(['percent%sign@example.com']);
     const ci = await search('VIEWER');
-    expect(ci.data?.users.map((u) => u.email).sort()).toEqual([
+    expect(ci.data?.users.nodes.map((u) => u.email).sort()).toEqual([
       'group-viewer@example.com',
       'viewer@example.com',
     ]);
-    const first = await search('example.com', 2, 0);
-    const second = await search('example.com', 2, 2);
-    expect(first.data?.users).toHaveLength(2);
-    expect(second.data?.users).toHaveLength(2);
-    expect(second.data?.users[0]?.email).not.toBe(first.data?.users[0]?.email);
+    const first = await search('example.com', 2);
+    const second = await search('example.com', 2, first.data?.users.pageInfo.endCursor);
+    expect(first.data?.users.nodes).toHaveLength(2);
+    expect(second.data?.users.nodes).toHaveLength(2);
+    expect(second.data?.users.totalCount).toBe(first.data?.users.totalCount);
+    expect(second.data?.users.nodes[0]?.email).not.toBe(first.data?.users.nodes[0]?.email);
   });
 
-  it('a limit out of range is BAD_USER_INPUT naming the argument', async () => {
+  it('a page size out of range is BAD_USER_INPUT naming the argument', async () => {
     const { token } = await t.createUser('root2@example.com', { isSuperuser: true });
-    const res = await t.gql('{ users(limit: 0) { email } }', {}, { token });
+    const res = await t.gql('{ users(first: 0) { nodes { email } } }', {}, { token });
     expect(res.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-    expect(res.errors?.[0]?.extensions?.field).toBe('limit');
+    expect(res.errors?.[0]?.extensions?.field).toBe('first');
   });
 });

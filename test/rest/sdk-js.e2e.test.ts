@@ -97,11 +97,13 @@ describe('flagsmith (JS client) 10.0.0 against the REST shim', () => {
 
   /** The traits Flagward stored for an identity, read through GraphQL, by key. */
   async function storedTraits(identifier: string): Promise<Record<string, StoredTrait>> {
-    const res = await gql<{ identities: { identifier: string; traits: StoredTrait[] }[] }>(
-      'query($e: ID!, $s: String) { identities(environmentId: $e, search: $s) { identifier traits { key value valueType } } }',
+    const res = await gql<{
+      identities: { nodes: { identifier: string; traits: StoredTrait[] }[] };
+    }>(
+      'query($e: ID!, $s: String) { identities(environmentId: $e, filter: { search: $s }) { nodes { identifier traits { key value valueType } } } }',
       { e: envId, s: identifier },
     );
-    const identity = res.identities.find((i) => i.identifier === identifier);
+    const identity = res.identities.nodes.find((i) => i.identifier === identifier);
     if (!identity) throw new Error(`identity ${identifier} not stored`);
     return Object.fromEntries(identity.traits.map((tr) => [tr.key, tr]));
   }

@@ -21,7 +21,7 @@ describe('roles', () => {
   const ASSIGN = `mutation($r: ID!, $h: RoleHolderInput!) { assignRole(roleId: $r, holder: $h) { ${ROLE_FIELDS} } }`;
   const UNASSIGN = `mutation($r: ID!, $h: RoleHolderInput!) { unassignRole(roleId: $r, holder: $h) { ${ROLE_FIELDS} } }`;
   const ONE = `query($id: ID!) { role(id: $id) { ${ROLE_FIELDS} } }`;
-  const LIST = 'query($o: ID!) { roles(organisationId: $o) { id name } }';
+  const LIST = 'query($o: ID!) { roles(organisationId: $o) { nodes { id name } } }';
   const GRANT = 'mutation($i: GrantPermissionsInput!) { grantPermissions(input: $i) { id } }';
 
   type RoleOut = {
@@ -110,9 +110,13 @@ describe('roles', () => {
       ),
     ).toBe('CONFLICT');
     const listed = ok(
-      await t.gql<{ roles: { id: string }[] }>(LIST, { o: ws.organisationId }, { token: admin }),
+      await t.gql<{ roles: { nodes: { id: string }[] } }>(
+        LIST,
+        { o: ws.organisationId },
+        { token: admin },
+      ),
     ).roles;
-    expect(listed.map((r) => r.id)).toContain(created.id);
+    expect(listed.nodes.map((r) => r.id)).toContain(created.id);
 
     ok(
       await t.gql(

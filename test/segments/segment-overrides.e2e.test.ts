@@ -28,7 +28,7 @@ interface OverrideRow {
 
 const OVERRIDE_FIELDS = `id priority segment { name } feature { name } environment { id }
   state { enabled value kind segmentOverride { id } multivariateAllocations { option { key } percentageAllocation } }`;
-const LIST = `query($e: ID!, $f: ID!) { segmentOverrides(environmentId: $e, featureId: $f) { ${OVERRIDE_FIELDS} } }`;
+const LIST = `query($e: ID!, $f: ID!) { segmentOverrides(environmentId: $e, featureId: $f) { nodes { ${OVERRIDE_FIELDS} } } }`;
 const CREATE = `mutation($i: CreateSegmentOverrideInput!) { createSegmentOverride(input: $i) { ${OVERRIDE_FIELDS} } }`;
 const UPDATE = `mutation($id: ID!, $i: UpdateSegmentOverrideInput!) { updateSegmentOverride(id: $id, input: $i) { ${OVERRIDE_FIELDS} } }`;
 const DELETE = 'mutation($id: ID!) { deleteSegmentOverride(id: $id) }';
@@ -80,12 +80,12 @@ describe('segment overrides', () => {
 
   const list = async (envId = prod, featureId = feature) =>
     ok(
-      await t.gql<{ segmentOverrides: OverrideRow[] }>(
+      await t.gql<{ segmentOverrides: { nodes: OverrideRow[] } }>(
         LIST,
         { e: envId, f: featureId },
         { token: admin },
       ),
-    ).segmentOverrides;
+    ).segmentOverrides.nodes;
   const order = async (envId = prod, featureId = feature) =>
     (await list(envId, featureId)).map((o) => [o.segment?.name, o.priority]);
   const create = (input: Record<string, unknown>, token = admin) =>
@@ -447,8 +447,9 @@ describe('segment overrides', () => {
       field: 'input.featureId',
     });
     const listElsewhere = await t.gql(LIST, { e: prod, f: foreignFeature }, { token: admin });
+    // A feature of another project reads, in this environment, as no feature at all.
     expect(listElsewhere.errors?.[0]?.extensions).toMatchObject({
-      code: 'BAD_USER_INPUT',
+      code: 'NOT_FOUND',
       field: 'featureId',
     });
     expect(await rows()).toEqual(before);
@@ -502,13 +503,13 @@ describe('segment overrides', () => {
     ]);
     const [first] = await list();
     const seen = ok(
-      await t.gql<{ segmentOverrides: OverrideRow[] }>(
+      await t.gql<{ segmentOverrides: { nodes: OverrideRow[] } }>(
         LIST,
         { e: prod, f: feature },
         { token: viewer },
       ),
     );
-    expect(seen.segmentOverrides.map((o) => o.id)).toEqual((await list()).map((o) => o.id));
+    expect(seen.segmentOverrides.nodes.map((o) => o.id)).toEqual((await list()).map((o) => o.id));
 
     const before = await rows();
     for (const [query, vars] of [

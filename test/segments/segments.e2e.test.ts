@@ -154,13 +154,13 @@ describe('segments', () => {
     expect(read.segment.rules).toEqual(expected);
 
     const list = ok(
-      await t.gql<{ segments: SegmentRow[] }>(
-        `query($p: ID!) { segments(projectId: $p) { ${SEGMENT_FIELDS} } }`,
+      await t.gql<{ segments: { nodes: SegmentRow[] } }>(
+        `query($p: ID!) { segments(projectId: $p) { nodes { ${SEGMENT_FIELDS} } } }`,
         { p: ws.projectId },
         { token: admin },
       ),
     );
-    expect(list.segments.find((s) => s.id === created.id)?.rules).toEqual(expected);
+    expect(list.segments.nodes.find((s) => s.id === created.id)?.rules).toEqual(expected);
 
     // Stored as Flagsmith stores them: no property for a plain split, no value for IS_SET.
     const e = em();
@@ -186,17 +186,15 @@ describe('segments', () => {
     const execute = vi.spyOn(connection, 'execute');
     try {
       const list = ok(
-        await t.gql<{ segments: SegmentRow[] }>(
-          `query($p: ID!) { segments(projectId: $p, search: "Tree") { ${SEGMENT_FIELDS} } }`,
+        await t.gql<{ segments: { nodes: SegmentRow[] } }>(
+          `query($p: ID!) { segments(projectId: $p, filter: { search: "Tree" }) { nodes { ${SEGMENT_FIELDS} } } }`,
           { p: ws.projectId },
           { token: admin },
         ),
       ).segments;
-      expect(list.map((s) => s.rules[0]!.rules[0]!.rules[0]!.conditions[0]!.property)).toEqual([
-        'b',
-        'b',
-        'b',
-      ]);
+      expect(
+        list.nodes.map((s) => s.rules[0]!.rules[0]!.rules[0]!.conditions[0]!.property),
+      ).toEqual(['b', 'b', 'b']);
       const sql = execute.mock.calls.map((call) => String(call[0]));
       expect(sql.filter((q) => q.includes('segment_rules'))).toHaveLength(1);
       expect(sql.filter((q) => q.includes('segment_conditions'))).toHaveLength(1);
@@ -217,15 +215,17 @@ describe('segments', () => {
     for (const name of ['Alpha', 'Alphabet', 'Gamma']) ok(await create({ name, rules: [] }));
     const names = async (args: string) =>
       ok(
-        await t.gql<{ segments: { name: string }[] }>(
-          `query($p: ID!) { segments(projectId: $p ${args}) { name } }`,
+        await t.gql<{ segments: { nodes: { name: string }[] } }>(
+          `query($p: ID!) { segments(projectId: $p ${args}) { nodes { name } } }`,
           { p: ws.projectId },
           { token: admin },
         ),
-      ).segments.map((s) => s.name);
-    expect(await names(', search: "alpha"')).toEqual(['Alpha', 'Alphabet']);
-    expect(await names(', search: "%"')).toEqual([]);
-    expect(await names(', limit: 2, offset: 1')).toEqual(['Alpha', 'Alphabet']);
+      ).segments.nodes.map((s) => s.name);
+    expect(await names(', filter: { search: "alpha" }')).toEqual(['Alpha', 'Alphabet']);
+    expect(await names(', filter: { search: "%" }')).toEqual([]);
+    const byName = ', filter: { search: "alph" }, orderBy: { field: NAME, direction: DESC }';
+    expect(await names(byName)).toEqual(['Alphabet', 'Alpha']);
+    expect(await names(`${byName}, first: 1`)).toEqual(['Alphabet']);
   });
 
   it('replaces rules on update, renames, and deletes with everything under it', async () => {
@@ -573,17 +573,21 @@ describe('segments', () => {
     const outsider = (await t.createUser('outsider@else.test')).token;
     await createWorkspace(t, outsider, { organisation: 'Else' });
     const [someone] = ok(
-      await t.gql<{ segments: { id: string }[] }>(
-        'query($p: ID!) { segments(projectId: $p, limit: 1) { id } }',
+      await t.gql<{ segments: { nodes: { id: string }[] } }>(
+        'query($p: ID!) { segments(projectId: $p, first: 1) { nodes { id } } }',
         { p: ws.projectId },
         { token: admin },
       ),
-    ).segments;
+    ).segments.nodes;
     const id = someone!.id;
 
     for (const [query, vars, field] of [
       [GET, { id }, 'id'],
-      ['query($id: ID!) { segments(projectId: $id) { id } }', { id: ws.projectId }, 'projectId'],
+      [
+        'query($id: ID!) { segments(projectId: $id) { nodes { id } } }',
+        { id: ws.projectId },
+        'projectId',
+      ],
     ] as const) {
       const res = await t.gql(query, vars, { token: outsider });
       expect(res.data, query).toBeNull();

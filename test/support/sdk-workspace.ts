@@ -129,11 +129,11 @@ export function workspaceHelpers(
     },
 
     async defaultStateId(featureName) {
-      const res = await gql<{ featureStates: { id: string; kind: string }[] }>(
-        'query($e: ID!, $f: [ID!]) { featureStates(environmentId: $e, featureIds: $f) { id kind } }',
+      const res = await gql<{ featureStates: { nodes: { id: string; kind: string }[] } }>(
+        'query($e: ID!, $f: [ID!]) { featureStates(environmentId: $e, filter: { featureIds: $f }) { nodes { id kind } } }',
         { e: envId, f: [featureIds[featureName]] },
       );
-      return res.featureStates.find((s) => s.kind === 'ENVIRONMENT_DEFAULT')!.id;
+      return res.featureStates.nodes.find((s) => s.kind === 'ENVIRONMENT_DEFAULT')!.id;
     },
 
     updateState: (id, input) =>

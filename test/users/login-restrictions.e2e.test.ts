@@ -142,12 +142,12 @@ describe('organisation login restrictions', () => {
   it('shows how each session was opened', async () => {
     const { token } = await t.createUser('sessions-lr@example.com');
     const sessions = ok(
-      await t.gql<{ mySessions: { loginMethod: string; current: boolean }[] }>(
-        '{ mySessions { loginMethod current } }',
+      await t.gql<{ mySessions: { nodes: { loginMethod: string; current: boolean }[] } }>(
+        '{ mySessions { nodes { loginMethod current } } }',
         {},
         { token },
       ),
-    ).mySessions;
+    ).mySessions.nodes;
     expect(sessions).toEqual([{ loginMethod: 'PASSWORD', current: true }]);
   });
 });

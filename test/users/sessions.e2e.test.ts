@@ -11,7 +11,8 @@ interface SessionRow {
   userAgent: string | null;
 }
 
-const SESSIONS = '{ mySessions { id kind current userAgent createdAt lastSeenAt expiresAt ip } }';
+const SESSIONS =
+  '{ mySessions { nodes { id kind current userAgent createdAt lastSeenAt expiresAt ip } } }';
 
 /** A user's own sessions: list, revoke one, log out everywhere, change the password. */
 describe('sessions', () => {
@@ -47,7 +48,8 @@ describe('sessions', () => {
   const works = async (opts: { token?: string; cookie?: string }) =>
     !(await t.gql('{ me { email } }', {}, opts)).errors;
   const sessions = async (token: string) =>
-    ok(await t.gql<{ mySessions: SessionRow[] }>(SESSIONS, {}, { token })).mySessions;
+    ok(await t.gql<{ mySessions: { nodes: SessionRow[] } }>(SESSIONS, {}, { token })).mySessions
+      .nodes;
 
   beforeAll(async () => {
     t = await createTestApp();

@@ -262,15 +262,15 @@ describe('two-factor sign-in (TOTP and backup codes)', () => {
     expect(codeOf(held)).toBe('FORBIDDEN');
     expect(held.errors?.[0]?.extensions?.reason).toBe('TWO_FACTOR_REQUIRED');
     const list = ok(
-      await t.gql<{ organisations: { id: string }[] }>(
-        '{ organisations { id } }',
+      await t.gql<{ organisations: { nodes: { id: string }[] } }>(
+        '{ organisations { nodes { id } } }',
         {},
         {
           token: memberToken,
         },
       ),
     );
-    expect(list.organisations.map((o) => o.id)).not.toContain(ws.organisationId);
+    expect(list.organisations.nodes.map((o) => o.id)).not.toContain(ws.organisationId);
 
     // Turning it on opens the organisation again.
     const setup = ok(

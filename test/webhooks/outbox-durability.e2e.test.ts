@@ -70,12 +70,12 @@ describe('webhook outbox durability', () => {
       ),
     );
     const stateId = ok(
-      await setup.gql<{ featureStates: { id: string }[] }>(
-        'query($e: ID!, $f: [ID!]) { featureStates(environmentId: $e, featureIds: $f) { id } }',
+      await setup.gql<{ featureStates: { nodes: { id: string }[] } }>(
+        'query($e: ID!, $f: [ID!]) { featureStates(environmentId: $e, filter: { featureIds: $f }) { nodes { id } } }',
         { e: ws.environments.Production, f: [feature] },
         opts,
       ),
-    ).featureStates[0]!.id;
+    ).featureStates.nodes[0]!.id;
     await setup.close();
 
     /** Changes `from`..`to`-1 in one request: aliased mutations, each its own transaction. */

@@ -58,11 +58,11 @@ describe('webhooks', () => {
   }
 
   async function defaultStateId(environmentId: string, feature: string): Promise<string> {
-    const res = await gql<{ featureStates: { id: string; kind: string }[] }>(
-      'query($e: ID!, $f: [ID!]) { featureStates(environmentId: $e, featureIds: $f) { id kind } }',
+    const res = await gql<{ featureStates: { nodes: { id: string; kind: string }[] } }>(
+      'query($e: ID!, $f: [ID!]) { featureStates(environmentId: $e, filter: { featureIds: $f }) { nodes { id kind } } }',
       { e: environmentId, f: [feature] },
     );
-    return res.featureStates.find((s) => s.kind === 'ENVIRONMENT_DEFAULT')!.id;
+    return res.featureStates.nodes.find((s) => s.kind === 'ENVIRONMENT_DEFAULT')!.id;
   }
 
   /** Sends what is due and returns what the receiver got since the last call. */
@@ -182,13 +182,15 @@ describe('webhooks', () => {
 
       const list = (token: string) =>
         t.gql(
-          'query($e: ID!) { environmentWebhooks(environmentId: $e) { id } }',
+          'query($e: ID!) { environmentWebhooks(environmentId: $e) { nodes { id } } }',
           { e: dev() },
           { token },
         );
       expect(codeOf(await list(viewer))).toBe('FORBIDDEN');
       expect(codeOf(await list(outsider))).toBe('NOT_FOUND');
-      expect(ok(await list(envAdmin))).toEqual({ environmentWebhooks: [{ id: envHook }] });
+      expect(ok(await list(envAdmin))).toEqual({
+        environmentWebhooks: { nodes: [{ id: envHook }] },
+      });
 
       const one = (token: string, id: string) =>
         t.gql('query($i: ID!) { webhook(id: $i) { id } }', { i: id }, { token });
@@ -204,7 +206,7 @@ describe('webhooks', () => {
       );
       expect(codeOf(rename)).toBe('BAD_USER_INPUT');
       const orgList = await t.gql(
-        'query($o: ID!) { organisationWebhooks(organisationId: $o) { id } }',
+        'query($o: ID!) { organisationWebhooks(organisationId: $o) { nodes { id } } }',
         { o: ws.organisationId },
         { token: envAdmin },
       );
@@ -212,12 +214,12 @@ describe('webhooks', () => {
       expect(
         ok(
           await t.gql(
-            'query($o: ID!) { organisationWebhooks(organisationId: $o) { id hasSecret } }',
+            'query($o: ID!) { organisationWebhooks(organisationId: $o) { nodes { id hasSecret } } }',
             { o: ws.organisationId },
             { token: admin },
           ),
         ),
-      ).toEqual({ organisationWebhooks: [{ id: orgHook, hasSecret: true }] });
+      ).toEqual({ organisationWebhooks: { nodes: [{ id: orgHook, hasSecret: true }] } });
       await delivered();
     });
   });
