@@ -2,8 +2,8 @@ import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Express } from 'express';
@@ -12,13 +12,24 @@ import type { GraphQLSchema } from 'graphql';
 import type { Config } from './config/config';
 import { resolveSecretKey } from './config/secret';
 import { adminRouter } from './admin/admin.router';
+import { ChangeFeed } from './db/change-feed';
 import { type Database, migrate, openDatabase } from './db/orm';
+import { isDatabaseUnavailable } from './db/unavailable';
 import type { GraphQLContext } from './graphql/context';
-import { errorLogging, formatError } from './graphql/errors';
+import { DATABASE_UNAVAILABLE_ERROR, errorLogging, formatError } from './graphql/errors';
 import { Loaders } from './graphql/loaders';
 import { graphqlProtection, introspectionGate } from './graphql/protection';
 import { buildFlagwardSchema } from './graphql/schema';
+import { HttpDrain } from './http/graceful';
 import { healthRouter } from './http/health';
+import {
+  expressRouteLabel,
+  methodLabel,
+  pathOf,
+  requestIdFor,
+  sdkRouteLabel,
+} from './http/request-info';
+import { Metrics } from './ops/metrics';
 import { principalMiddleware } from './http/principal.middleware';
 import { PermissionService } from './permissions/permission.service';
 import { EnvironmentChanges } from './environments/changes';
@@ -26,7 +37,7 @@ import { Realtime } from './rest/realtime';
 import { SdkCache } from './rest/sdk-cache';
 import { SdkApi } from './rest/sdk.router';
 import { createServices, type Services } from './services';
-import { createLogger, type Logger } from './shared/logger';
+import { createLogger, type Logger, requestContext, withRequestIds } from './shared/logger';
 import { UsageRecorder } from './usage/usage-recorder';
 import { ANONYMOUS } from './users/principal';
 import { oauthRouter } from './users/oauth.router';
@@ -48,7 +59,11 @@ export interface FlagwardApp {
   readonly webhooks: Pick<WebhookDispatcher, 'drain'>;
   /** Starts listening; resolves with the bound address. */
   listen(): Promise<{ port: number; url: string }>;
-  /** Stops accepting, drains in-flight requests, closes the database; safe to call twice. */
+  /**
+   * Stops accepting, lets requests in progress finish (until `config.shutdownTimeoutMs`,
+   * then cuts what is left), ends realtime streams, hands back unsent webhook claims,
+   * writes usage counts, closes the database; safe to call twice.
+   */
   close(): Promise<void>;
 }
 
@@ -61,8 +76,10 @@ export interface AppOptions {
 const MAX_BODY = '1mb';
 
 export async function createApp(config: Config, options: AppOptions = {}): Promise<FlagwardApp> {
-  const logger = options.logger ?? createLogger(config.logLevel);
+  // Every line logged while serving a request carries its id, whoever logs it.
+  const logger = withRequestIds(options.logger ?? createLogger(config.logLevel));
   const db = await openDatabase(config);
+  let feed: ChangeFeed | undefined;
   try {
     if (options.migrate !== false) {
       const applied = await migrate(db.orm);
@@ -84,9 +101,32 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const app = express();
     app.set('trust proxy', config.http.trustProxy);
     app.disable('x-powered-by');
+    // Its gauges read the cache and the realtime hub when scraped (both made just below).
+    const metrics = new Metrics({
+      orm: db.orm,
+      logger,
+      streams: () => realtime.listeners,
+      cachedEnvironments: () => cache.size,
+    });
     // The Flagsmith SDK endpoints answer on node:http, ahead of (and apart from) Express with
     // its sessions, passport and Apollo; everything else goes on to Express.
-    const cache = new SdkCache(db.orm, changes, logger, { pollMs: config.sdkCachePollMs });
+    const cache = new SdkCache(db.orm, changes, logger, {
+      pollMs: config.sdkCachePollMs,
+      onLookup: (name, hit) => metrics.cacheLookup(name, hit),
+      onStale: (what) => metrics.degradedAnswer(what),
+    });
+    // Other nodes' changes, at once (PostgreSQL LISTEN/NOTIFY). The embedded database serves
+    // this process only, whose own changes arrive in-process.
+    feed = db.embedded
+      ? undefined
+      : new ChangeFeed(db.orm, {
+          logger,
+          onChange: (ids) => cache.invalidate(ids),
+          onResync: () => cache.invalidateAll(),
+          onNotification: () => metrics.changeNotification(),
+          onConnected: (up, reconnect) => metrics.changeListener(up, reconnect),
+        });
+    await feed?.start();
     const realtime = new Realtime(cache, logger);
     const sdk = new SdkApi({
       orm: db.orm,
@@ -95,17 +135,65 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       realtime,
       logger,
       answerCacheBytes: config.sdkAnswerCacheBytes,
+      onDegraded: (what) => metrics.degradedAnswer(what),
     });
     const server: Server = createServer((req, res) => {
-      if (!sdk.handle(req, res)) app(req, res);
+      const started = performance.now();
+      const context = { requestId: requestIdFor(req) };
+      const path = pathOf(req.url);
+      drain.track(req, res);
+      let sdkRoute: string | undefined;
+      res.once('close', () => {
+        const method = methodLabel(req.method);
+        const route =
+          sdkRoute ?? expressRouteLabel((req as express.Request).route, path, res.statusCode);
+        const durationMs = performance.now() - started;
+        metrics.observeRequest(method, route, res.statusCode, durationMs / 1000);
+        logger.info(
+          {
+            requestId: context.requestId,
+            method,
+            route,
+            status: res.statusCode,
+            durationMs: Math.round(durationMs * 10) / 10,
+            ...(res.writableFinished ? {} : { aborted: true }),
+          },
+          'request',
+        );
+      });
+      requestContext.run(context, () => {
+        if (path === '/metrics' && config.metrics.enabled) {
+          sdkRoute = '/metrics';
+          res.setHeader('x-request-id', context.requestId);
+          metrics.serve(req, res, config.metrics).catch((err: unknown) => {
+            logger.error({ err }, 'metrics scrape failed');
+            if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' });
+            res.end(JSON.stringify({ detail: 'Internal server error' }));
+          });
+        } else if (sdk.handle(req, res)) sdkRoute = sdkRouteLabel(path);
+        else app(req, res);
+      });
     });
+    const drain = new HttpDrain(server);
+    /** Some middleware (body parsing, session store) calls on outside the request's context. */
+    const reenter: express.RequestHandler = (req, _res, next) => {
+      requestContext.run({ requestId: req.requestId ?? randomUUID() }, next);
+    };
 
     app.use((req, res, next) => {
-      req.requestId = randomUUID();
+      req.requestId = requestContext.getStore()?.requestId ?? requestIdFor(req);
       res.setHeader('x-request-id', req.requestId);
       next();
     });
-    app.use(healthRouter(db.orm));
+    app.use(
+      healthRouter(
+        db.orm,
+        2000,
+        () => drain.stopping,
+        (): Record<string, string> =>
+          feed ? { notifications: feed.connected ? 'listening' : 'reconnecting' } : {},
+      ),
+    );
 
     const protection = graphqlProtection(config.graphql);
     const apollo = new ApolloServer<GraphQLContext>({
@@ -124,7 +212,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         errorLogging(logger),
         introspectionGate(config.graphql.introspection),
         ApolloServerPluginLandingPageDisabled(),
-        ApolloServerPluginDrainHttpServer({ httpServer: server }),
+        // No drain plugin: close() drains the HTTP server itself (HttpDrain) before stopping Apollo.
       ],
     });
     await apollo.start();
@@ -142,10 +230,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     app.use(
       '/graphql',
       express.json({ limit: MAX_BODY }),
+      reenter,
       sessions,
       services.passport.initialize(),
       services.passport.session(),
       principalMiddleware(db.orm, services),
+      reenter,
       expressMiddleware(apollo, {
         context: async ({ req, res }): Promise<GraphQLContext> => {
           const em = db.orm.em.fork();
@@ -182,6 +272,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           res.status(status).json({ detail: (err as Error).message });
           return;
         }
+        if (isDatabaseUnavailable(err)) {
+          // E.g. the session or token lookup before GraphQL runs: a clear 503, not a 500.
+          logger.warn({ err, requestId: req.requestId }, 'database unavailable');
+          res.status(503).set('Retry-After', '5');
+          if (req.path.startsWith('/graphql')) res.json({ errors: [DATABASE_UNAVAILABLE_ERROR] });
+          else res.json({ detail: DATABASE_UNAVAILABLE_ERROR.message });
+          return;
+        }
         logger.error({ err, requestId: req.requestId }, 'unhandled error');
         res.status(500).json({ detail: 'Internal server error', requestId: req.requestId });
       },
@@ -189,13 +287,27 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
     let closing: Promise<void> | undefined;
     const shutdown = async (): Promise<void> => {
-      // Open event streams would hold the drain until its grace period: end them first.
+      const deadline = Date.now() + config.shutdownTimeoutMs;
+      // The webhook worker stops claiming now; sends in progress may run to the deadline,
+      // after which they are handed back (due at once) for another process.
+      const webhooksStopped = dispatcher.close(deadline);
+      // Event streams never end by themselves: end them (a clean end of stream), so their
+      // clients reconnect, elsewhere.
       await realtime.close();
-      // The drain plugin stops the HTTP server and waits for in-flight requests.
+      // Stop accepting; requests in progress finish (answered with Connection: close);
+      // idle keep-alive connections are closed; at the deadline the rest are cut.
+      const { cut, durationMs } = await drain.drain(deadline);
+      if (cut > 0)
+        logger.warn(
+          { cut, timeoutMs: config.shutdownTimeoutMs },
+          'shutdown timeout: connections still open were cut',
+        );
+      else logger.info({ durationMs }, 'HTTP connections drained');
       await apollo.stop();
-      if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
+      await feed?.close();
       await cache.close();
-      await dispatcher.close();
+      await webhooksStopped;
+      // Counts of every request answered above are written now.
       await usage.close();
       services.mailer.close();
       await db.close();
@@ -229,6 +341,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       },
     };
   } catch (err) {
+    await feed?.close();
     await db.close();
     throw err;
   }

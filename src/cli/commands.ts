@@ -36,6 +36,9 @@ Commands:
 
 Configuration comes from environment variables (see README).`;
 
+/** After the requests' timeout, how long the rest of a shutdown may take before exit(1). */
+const SHUTDOWN_GRACE_AFTER_MS = 5000;
+
 export async function serve(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel);
   const app = await createApp(config, { logger });
@@ -45,10 +48,20 @@ export async function serve(config: Config): Promise<void> {
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down');
+    const started = Date.now();
+    logger.info({ signal, timeoutMs: config.shutdownTimeoutMs }, 'shutting down');
+    // Requests get SHUTDOWN_TIMEOUT_SECONDS; what follows them (usage counts, webhook claims,
+    // the database) gets SHUTDOWN_GRACE_AFTER_MS more. Past that the process exits 1 anyway.
+    setTimeout(() => {
+      logger.error({ afterMs: Date.now() - started }, 'shutdown did not finish in time; exiting');
+      process.exit(1);
+    }, config.shutdownTimeoutMs + SHUTDOWN_GRACE_AFTER_MS).unref();
     app
       .close()
-      .then(() => process.exit(0))
+      .then(() => {
+        logger.info({ durationMs: Date.now() - started }, 'stopped');
+        process.exit(0);
+      })
       .catch((err: unknown) => {
         logger.error({ err }, 'error while shutting down');
         process.exit(1);

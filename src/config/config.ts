@@ -24,6 +24,7 @@ const envSchema = z.object({
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
     .optional(),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  DATABASE_TIMEOUT_SECONDS: z.coerce.number().positive().max(300).default(5),
   SECRET_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
   TRUST_PROXY: z.string().min(1).default('loopback'),
   SESSION_TTL_HOURS: z.coerce
@@ -104,14 +105,26 @@ const envSchema = z.object({
   GRAPHQL_MAX_COST: z.coerce.number().int().min(100).max(10_000_000).default(5000),
   TOTP_ISSUER: z.string().min(1).max(64).default('Flagward'),
   TWO_FACTOR_CHALLENGE_MINUTES: z.coerce.number().positive().max(60).default(5),
+  SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().positive().max(3600).default(25),
+  METRICS_ENABLED: bool.optional(),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').max(512).optional(),
 });
 
 export interface Config {
   readonly http: { readonly port: number; readonly host: string; readonly trustProxy: string };
   readonly dataDir: string;
+  /**
+   * `timeoutMs`: longest wait for a database connection (connecting, or for a free one in the
+   * pool) before a request fails, so nothing hangs while the database is down.
+   */
   readonly database:
-    | { readonly kind: 'embedded'; readonly dataDir: string }
-    | { readonly kind: 'postgres'; readonly url: string; readonly poolMax: number };
+    | { readonly kind: 'embedded'; readonly dataDir: string; readonly timeoutMs: number }
+    | {
+        readonly kind: 'postgres';
+        readonly url: string;
+        readonly poolMax: number;
+        readonly timeoutMs: number;
+      };
   /** Signs session cookies. Unset: a random key is generated once and kept in the data dir. */
   readonly secretKey: string | undefined;
   readonly sessionTtlMs: number;
@@ -140,6 +153,19 @@ export interface Config {
   /** NODE_ENV=production: the defaults of a public deployment (e.g. introspection for staff). */
   readonly production: boolean;
   readonly graphql: GraphQLConfig;
+  /**
+   * How long a stopping server lets requests in progress finish (from the signal); whatever
+   * is still open then is cut, and the rest of the shutdown (flushes, database) follows.
+   */
+  readonly shutdownTimeoutMs: number;
+  readonly metrics: MetricsConfig;
+}
+
+export interface MetricsConfig {
+  /** Whether `GET /metrics` answers (Prometheus text format); otherwise it is a 404. */
+  readonly enabled: boolean;
+  /** When set, scrapes must send `Authorization: Bearer <token>`. */
+  readonly token: string | undefined;
 }
 
 export interface GraphQLConfig {
@@ -258,8 +284,17 @@ export function loadConfig(env: Env): Config {
     http: { port: e.PORT, host: e.HOST, trustProxy: e.TRUST_PROXY },
     dataDir,
     database: e.DATABASE_URL
-      ? { kind: 'postgres', url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX }
-      : { kind: 'embedded', dataDir: path.join(dataDir, 'pg') },
+      ? {
+          kind: 'postgres',
+          url: e.DATABASE_URL,
+          poolMax: e.DATABASE_POOL_MAX,
+          timeoutMs: Math.round(e.DATABASE_TIMEOUT_SECONDS * 1000),
+        }
+      : {
+          kind: 'embedded',
+          dataDir: path.join(dataDir, 'pg'),
+          timeoutMs: Math.round(e.DATABASE_TIMEOUT_SECONDS * 1000),
+        },
     secretKey: e.SECRET_KEY,
     sessionTtlMs: e.SESSION_TTL_HOURS * 3600_000,
     logLevel: e.LOG_LEVEL,
@@ -327,6 +362,12 @@ export function loadConfig(env: Env): Config {
       issuer: e.TOTP_ISSUER,
       challengeTtlMs: Math.round(e.TWO_FACTOR_CHALLENGE_MINUTES * 60_000),
     },
+    shutdownTimeoutMs: Math.round(e.SHUTDOWN_TIMEOUT_SECONDS * 1000),
+    metrics: {
+      // Open by default in development; a production server needs a token (or an explicit yes).
+      enabled: e.METRICS_ENABLED ?? (e.NODE_ENV !== 'production' || e.METRICS_TOKEN !== undefined),
+      token: e.METRICS_TOKEN,
+    },
   });
 }
 
@@ -349,7 +390,7 @@ function show(env: Env, p: readonly PropertyKey[]): string {
   const value = env[key];
   if (value === undefined) return 'nothing';
   // Never echo secrets back into logs.
-  return /SECRET|PASSWORD|URL/.test(key) ? '<redacted>' : JSON.stringify(value);
+  return /SECRET|PASSWORD|URL|TOKEN/.test(key) ? '<redacted>' : JSON.stringify(value);
 }
 
 function deepFreeze<T>(value: T): T {

@@ -15,7 +15,16 @@ export interface Database {
   close(): Promise<void>;
 }
 
-export function ormOptions(clientUrl: string, poolMax: number): Options<PostgreSqlDriver> {
+/**
+ * `timeoutMs` bounds connecting and waiting for a pooled connection (knex's acquire
+ * timeout; node-postgres's connect timeout), so that while the database is down a request
+ * fails within it instead of hanging.
+ */
+export function ormOptions(
+  clientUrl: string,
+  poolMax: number,
+  timeoutMs = 5000,
+): Options<PostgreSqlDriver> {
   return {
     driver: PostgreSqlDriver,
     clientUrl,
@@ -34,6 +43,10 @@ export function ormOptions(clientUrl: string, poolMax: number): Options<PostgreS
       silent: true,
     },
     pool: { min: 0, max: poolMax },
+    driverOptions: {
+      acquireConnectionTimeout: timeoutMs,
+      connection: { connectionTimeoutMillis: timeoutMs },
+    },
     forceUtcTimezone: true,
     allowGlobalContext: false,
     debug: false,
@@ -43,12 +56,14 @@ export function ormOptions(clientUrl: string, poolMax: number): Options<PostgreS
 /** Connects to PostgreSQL (DATABASE_URL) or starts the embedded one. */
 export async function openDatabase(config: Config): Promise<Database> {
   if (config.database.kind === 'postgres') {
-    const orm = await MikroORM.init(ormOptions(config.database.url, config.database.poolMax));
+    const orm = await MikroORM.init(
+      ormOptions(config.database.url, config.database.poolMax, config.database.timeoutMs),
+    );
     return { orm, embedded: false, close: () => orm.close(true) };
   }
   const pg = await startEmbeddedPostgres(config.database.dataDir);
   try {
-    const orm = await MikroORM.init(ormOptions(pg.url, 1));
+    const orm = await MikroORM.init(ormOptions(pg.url, 1, config.database.timeoutMs));
     return {
       orm,
       embedded: true,

@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/core';
+import { CHANGE_CHANNEL, changePayload, changeSource } from '../db/change-feed';
 import { markChanged } from './changes';
 
 export type EnvironmentScope =
@@ -17,17 +18,26 @@ function scopeSql(which: EnvironmentScope): [string, number] {
 }
 
 /**
+ * `pg_notify` of one changed environment, `<id>:<version>:<source>` (see db/change-feed.ts):
+ * sent inside the change's transaction, so other nodes hear of it once it commits.
+ */
+const notify = (version: string): string =>
+  `pg_notify('${CHANGE_CHANNEL}', id || ':' || ${version} || ':' || ?::text)`;
+
+/**
  * Marks environments' documents as changed (`updated_at`), inside the caller's transaction,
- * and has the change published once it commits. SDKs compare this stamp
+ * and has the change published once it commits: in this process through `markChanged`, to
+ * other nodes through a NOTIFY in the same statement. SDKs compare this stamp
  * (X-Flagsmith-Document-Updated-At) to decide whether to refetch.
  */
 export async function touchEnvironments(tx: EntityManager, which: EnvironmentScope): Promise<void> {
   const [where, param] = scopeSql(which);
+  const now = new Date();
   const rows: { id: number }[] = await tx
     .getConnection()
     .execute(
-      `update environments set updated_at = ? where ${where} returning id`,
-      [new Date(), param],
+      `update environments set updated_at = ? where ${where} returning id, ${notify('?::text')}`,
+      [now, param, String(now.getTime()), changeSource(tx)],
       'all',
       tx.getTransactionContext(),
     );
@@ -40,13 +50,21 @@ export async function touchEnvironments(tx: EntityManager, which: EnvironmentSco
 /**
  * Has environments announced as changed once the caller's transaction commits, without
  * touching their documents' stamp: for what SDK endpoints depend on beyond the document
- * (keys), and for environments about to be deleted.
+ * (keys), and for environments about to be deleted. Other nodes are told by NOTIFY.
  */
 export async function environmentsChanged(
   tx: EntityManager,
   which: EnvironmentScope,
 ): Promise<void> {
   if ('environmentId' in which) {
+    await tx
+      .getConnection()
+      .execute(
+        `select pg_notify('${CHANGE_CHANNEL}', ?)`,
+        [changePayload(which.environmentId, '', changeSource(tx))],
+        'all',
+        tx.getTransactionContext(),
+      );
     markChanged(tx, [which.environmentId]);
     return;
   }
@@ -54,8 +72,8 @@ export async function environmentsChanged(
   const rows: { id: number }[] = await tx
     .getConnection()
     .execute(
-      `select id from environments where ${where}`,
-      [param],
+      `select id, ${notify("''")} from environments where ${where}`,
+      [param, changeSource(tx)],
       'all',
       tx.getTransactionContext(),
     );

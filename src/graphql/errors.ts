@@ -5,20 +5,10 @@ import {
 } from '@mikro-orm/core';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { isDatabaseUnavailable } from '../db/unavailable';
 import { AppError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import type { GraphQLContext } from './context';
-
-const CONNECTION_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  '57P01',
-  '57P03',
-  '08006',
-  '08001',
-]);
 
 type Kind = 'app' | 'not-found' | 'conflict' | 'unavailable' | 'graphql' | 'unexpected';
 
@@ -28,9 +18,7 @@ function classify(error: unknown): { readonly kind: Kind; readonly original: unk
   if (original instanceof AppError) return { kind: 'app', original };
   if (original instanceof OrmNotFoundError) return { kind: 'not-found', original };
   if (original instanceof UniqueConstraintViolationException) return { kind: 'conflict', original };
-  const code = (original as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && CONNECTION_CODES.has(code))
-    return { kind: 'unavailable', original };
+  if (isDatabaseUnavailable(original)) return { kind: 'unavailable', original };
   // Errors GraphQL itself produced (parse, validation, variable coercion) carry their code.
   const existing = error instanceof GraphQLError ? error.extensions.code : undefined;
   if (typeof existing === 'string' && existing !== 'INTERNAL_SERVER_ERROR') {
@@ -44,6 +32,12 @@ function classify(error: unknown): { readonly kind: Kind; readonly original: unk
  * message; anything unexpected is answered as a masked INTERNAL_SERVER_ERROR (and logged,
  * with the request id, by `errorLogging`).
  */
+/** How an outage is answered (also by the HTTP layer, for failures before GraphQL runs). */
+export const DATABASE_UNAVAILABLE_ERROR = {
+  message: 'The database is unreachable; try again shortly',
+  extensions: { code: 'SERVICE_UNAVAILABLE' },
+} as const;
+
 export function formatError(
   formatted: GraphQLFormattedError,
   error: unknown,
@@ -66,11 +60,7 @@ export function formatError(
         extensions: { code: 'CONFLICT' },
       };
     case 'unavailable':
-      return {
-        ...base,
-        message: 'The database is unreachable; try again shortly',
-        extensions: { code: 'SERVICE_UNAVAILABLE' },
-      };
+      return { ...base, ...DATABASE_UNAVAILABLE_ERROR };
     case 'graphql':
       return {
         ...base,

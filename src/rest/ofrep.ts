@@ -93,13 +93,13 @@ function flagKeyOf(call: SdkCall): string | null {
 }
 
 /** Key, method and server failures in OFREP's shape: 401 for no or an unknown key. */
-function refuse(call: SdkCall, status: 403 | 405 | 500, detail: string): void {
+function refuse(call: SdkCall, status: 403 | 405 | 500 | 503, detail: string): void {
   if (status === 403) {
     failure(call, detail === KEY_ERRORS.stopped ? 403 : 401, 'GENERAL', detail);
   } else if (status === 405) {
     failure(call, 405, 'GENERAL', detail, { Allow: 'POST, OPTIONS' });
   } else {
-    failure(call, 500, 'GENERAL', detail);
+    failure(call, status, 'GENERAL', detail);
   }
 }
 

@@ -1,13 +1,15 @@
 import type { ServerResponse } from 'node:http';
 import type { Logger } from '../shared/logger';
-import { type SdkCall, send } from './http';
+import { responseHeaders, type SdkCall, send } from './http';
 import type { SdkCache } from './sdk-cache';
 
 /**
  * Flagsmith's realtime stream (sdk-rest-api.md §11): `GET sse/environments/<client key>/stream`
  * sends `event: environment_updated` with `{"updated_at": <unix seconds>}` whenever the
  * environment's `updated_at` changes. It follows the SDK cache: a change committed here is
- * announced at once, one made by another process when the cache's poll sees it.
+ * announced at once, one made by another node when its NOTIFY arrives (or the cache's poll
+ * sees it). While the database is unreachable, streams stay open and a new one starts from
+ * the last known stamp.
  */
 
 export interface RealtimeOptions {
@@ -91,7 +93,7 @@ export class Realtime {
     }
     const updatedAt = stamp.getTime();
     res.writeHead(200, [
-      ...call.headers,
+      ...responseHeaders(call),
       'Content-Type',
       'text/event-stream; charset=utf-8',
       'Cache-Control',

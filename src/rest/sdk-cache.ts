@@ -1,8 +1,9 @@
 import type { MikroORM } from '@mikro-orm/core';
+import { isDatabaseUnavailable } from '../db/unavailable';
 import type { EnvironmentChanges } from '../environments/changes';
 import { SERVER_KEY_PREFIX } from '../environments/server-side-key.entity';
 import { sha256Hex } from '../shared/ids';
-import type { Logger } from '../shared/logger';
+import { type Logger, requestContext } from '../shared/logger';
 import { buildCachedEnvironment, type CachedEnvironment } from './document-cache';
 
 /** Which kind of key a request presented (Flagsmith's request origin). */
@@ -28,6 +29,10 @@ export type KeyCheck =
 export interface SdkCacheOptions {
   /** How often the cached environments' versions are compared with the database. */
   readonly pollMs: number;
+  /** Told of every key and document lookup, whether memory answered it (metrics). */
+  readonly onLookup?: (cache: 'key' | 'document', hit: boolean) => void;
+  /** Told when the database was unreachable and a last known key or document answered. */
+  readonly onStale?: (what: 'key' | 'document' | 'stamp') => void;
 }
 
 /** Longest key looked up; anything longer cannot be one of ours. */
@@ -72,6 +77,13 @@ interface EnvironmentState {
   building?: Promise<CachedEnvironment>;
 }
 
+/** What was last known of an environment whose state was dropped (outage fallback). */
+interface LastKnown {
+  readonly entry: CachedEnvironment | undefined;
+  readonly updatedAt: Date;
+  readonly stopped: boolean;
+}
+
 interface CachedKey {
   readonly environmentId: number;
   readonly origin: KeyOrigin;
@@ -84,12 +96,21 @@ interface CachedKey {
  * touches no database. Kept current two ways: changes committed by this process arrive at
  * once through `EnvironmentChanges`; a poll every `pollMs` compares each cached
  * environment's version with the database, which catches every other writer (another
- * process, the CLI) and keys that were revoked or expired. A failed poll keeps serving
- * what is cached.
+ * process, the CLI) and keys that were revoked or expired. Other nodes' changes also arrive
+ * at once through `invalidate` (PostgreSQL NOTIFY, db/change-feed.ts).
+ *
+ * Database outages: a failed poll keeps serving what is cached. A dropped environment's last
+ * built document and its keys are kept as "last known" until a fresh one is built, and
+ * answer while the database is unreachable (`isDatabaseUnavailable`); an environment or key
+ * this process never saw cannot be answered then. During an outage nothing can commit, so
+ * the last known state lags the database only by changes that had not reached this process
+ * when the outage began.
  */
 export class SdkCache {
   private readonly keys = new Map<string, CachedKey>();
   private readonly environments = new Map<number, EnvironmentState>();
+  private readonly lastKnown = new Map<number, LastKnown>();
+  private readonly lastKnownKeys = new Map<string, CachedKey>();
   private readonly listeners = new Set<(environmentIds: readonly number[]) => void>();
   private readonly unsubscribe: () => void;
   private timer: NodeJS.Timeout | undefined;
@@ -124,17 +145,29 @@ export class SdkCache {
     const cached = this.keys.get(id);
     if (cached && (cached.expiresAt === null || cached.expiresAt > Date.now())) {
       const state = this.environments.get(cached.environmentId);
-      if (state) return this.check(state, cached);
+      if (state) {
+        this.options.onLookup?.('key', true);
+        return this.check(state, cached);
+      }
     }
     if (cached) this.keys.delete(id);
+    this.options.onLookup?.('key', false);
     return this.lookUp(id, origin);
   }
 
   /** A key not (or no longer) in memory: one query. */
   private async lookUp(id: string, origin: KeyOrigin): Promise<KeyCheck> {
-    const rows: EnvironmentRow[] = await this.orm.em
-      .getConnection()
-      .execute(origin === 'SERVER' ? BY_SERVER_KEY : BY_CLIENT_KEY, [id.slice(1)], 'all');
+    let rows: EnvironmentRow[];
+    try {
+      rows = await this.orm.em
+        .getConnection()
+        .execute(origin === 'SERVER' ? BY_SERVER_KEY : BY_CLIENT_KEY, [id.slice(1)], 'all');
+    } catch (err) {
+      const known = this.lastKnownKey(id, err);
+      if (known) return known;
+      throw err;
+    }
+    this.lastKnownKeys.delete(id);
     const row = rows[0];
     if (!row) return { ok: false, detail: KEY_ERRORS.unknown };
     const state = this.remember(row);
@@ -149,13 +182,36 @@ export class SdkCache {
 
   /** The environment's cached document and flags if built, without waiting. */
   peek(environmentId: number): CachedEnvironment | undefined {
-    return this.environments.get(environmentId)?.entry;
+    const entry = this.environments.get(environmentId)?.entry;
+    // A miss is counted by the `environment()` call that follows it.
+    if (entry) this.options.onLookup?.('document', true);
+    return entry;
   }
 
-  /** The environment's cached document and flags, built on first use after a change. */
+  /**
+   * The environment's cached document and flags, built on first use after a change. While
+   * the database is unreachable, the last one built (if any) answers instead.
+   */
   async environment(environmentId: number): Promise<CachedEnvironment> {
+    try {
+      return await this.current(environmentId);
+    } catch (err) {
+      const entry = isDatabaseUnavailable(err)
+        ? this.lastKnown.get(environmentId)?.entry
+        : undefined;
+      if (!entry) throw err;
+      this.options.onStale?.('document');
+      return entry;
+    }
+  }
+
+  private async current(environmentId: number): Promise<CachedEnvironment> {
     const state = this.environments.get(environmentId) ?? (await this.load(environmentId));
-    if (!state) throw new EnvironmentGone(environmentId);
+    if (!state) {
+      this.lastKnown.delete(environmentId);
+      throw new EnvironmentGone(environmentId);
+    }
+    this.options.onLookup?.('document', state.entry !== undefined);
     if (state.entry) return state.entry;
     if (!state.building) {
       const building = buildCachedEnvironment(this.orm, environmentId, state);
@@ -165,6 +221,7 @@ export class SdkCache {
           if (state.building !== building) return;
           state.entry = entry;
           state.building = undefined;
+          if (this.environments.get(environmentId) === state) this.lastKnown.delete(environmentId);
         },
         () => {
           // The next request tries again.
@@ -175,10 +232,20 @@ export class SdkCache {
     return state.building;
   }
 
-  /** The environment's `updated_at`, or undefined once it no longer exists. */
+  /**
+   * The environment's `updated_at`, or undefined once it no longer exists (the last known
+   * one while the database is unreachable).
+   */
   async stamp(environmentId: number): Promise<Date | undefined> {
-    const state = this.environments.get(environmentId) ?? (await this.load(environmentId));
-    return state?.updatedAt;
+    try {
+      const state = this.environments.get(environmentId) ?? (await this.load(environmentId));
+      return state?.updatedAt;
+    } catch (err) {
+      const known = isDatabaseUnavailable(err) ? this.lastKnown.get(environmentId) : undefined;
+      if (!known) throw err;
+      this.options.onStale?.('stamp');
+      return known.updatedAt;
+    }
   }
 
   /** Calls `listener` with the ids of environments whose cached state was dropped. */
@@ -196,14 +263,33 @@ export class SdkCache {
     await this.polling;
   }
 
-  /** Forgets what is cached about these environments and tells the listeners. */
+  /** Forgets what is cached about every environment (notifications may have been missed). */
+  invalidateAll(): void {
+    this.invalidate([...this.environments.keys()]);
+  }
+
+  /**
+   * Forgets what is cached about these environments and tells the listeners. Their last
+   * built document and keys are kept aside for a database outage until rebuilt.
+   */
   invalidate(environmentIds: readonly number[]): void {
     const dropped: number[] = [];
     for (const id of environmentIds) {
       const state = this.environments.get(id);
       if (!state) continue;
       this.environments.delete(id);
-      for (const key of state.keys) this.keys.delete(key);
+      const previous = this.lastKnown.get(id);
+      this.lastKnown.set(
+        id,
+        state.entry || !previous
+          ? { entry: state.entry, updatedAt: state.updatedAt, stopped: state.stopped }
+          : { ...previous, stopped: state.stopped },
+      );
+      for (const key of state.keys) {
+        const cached = this.keys.get(key);
+        if (cached) this.lastKnownKeys.set(key, cached);
+        this.keys.delete(key);
+      }
       dropped.push(id);
     }
     if (dropped.length === 0) return;
@@ -216,7 +302,18 @@ export class SdkCache {
     }
   }
 
-  private check(state: EnvironmentState, key: CachedKey): KeyCheck {
+  /** A key's last known resolution, when the database cannot be asked. */
+  private lastKnownKey(id: string, err: unknown): KeyCheck | undefined {
+    if (!isDatabaseUnavailable(err)) return undefined;
+    const key = this.lastKnownKeys.get(id) ?? this.keys.get(id);
+    if (!key || (key.expiresAt !== null && key.expiresAt <= Date.now())) return undefined;
+    const state = this.environments.get(key.environmentId) ?? this.lastKnown.get(key.environmentId);
+    if (!state) return undefined;
+    this.options.onStale?.('key');
+    return this.check(state, key);
+  }
+
+  private check(state: { readonly stopped: boolean }, key: CachedKey): KeyCheck {
     if (state.stopped) return { ok: false, detail: KEY_ERRORS.stopped };
     return { ok: true, environment: { environmentId: key.environmentId, origin: key.origin } };
   }
@@ -249,6 +346,12 @@ export class SdkCache {
 
   private schedule(): void {
     if (this.timer || this.polling || this.closed || this.environments.size === 0) return;
+    // The poll is nobody's request: its log lines must not carry the id of the one that
+    // happened to schedule it.
+    requestContext.exit(() => this.startTimer());
+  }
+
+  private startTimer(): void {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.polling = this.poll().finally(() => {

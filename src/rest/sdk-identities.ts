@@ -5,6 +5,7 @@ import {
   type MikroORM,
   UniqueConstraintViolationException,
 } from '@mikro-orm/core';
+import { isDatabaseUnavailable } from '../db/unavailable';
 import { evaluate, type EvaluationResult, type TraitValue } from '../engine';
 import { Identity, Trait } from '../identities/identity.entity';
 import { traitColumns, traitValueOf, type TypedTraitValue } from '../identities/trait-value';
@@ -36,6 +37,11 @@ export interface IdentityAnswer {
   json(): Buffer;
   /** One flag object by feature name (`?feature=`), or undefined. */
   flag(name: string): FlagObject | undefined;
+  /**
+   * The database was unreachable: evaluated on the cached document with only the traits
+   * sent (stored traits unread, nothing written).
+   */
+  readonly degraded: boolean;
 }
 
 /** Whose flags to answer with: the identity, its traits and whether its overrides apply. */
@@ -119,6 +125,37 @@ export class SdkIdentities {
     const { document } = entry;
     const traits = !document.allow_client_traits && origin === 'CLIENT' ? [] : request.traits;
     const given = traits.filter(withValue);
+    try {
+      return await this.identifyStored(entry, origin, request, traits, given);
+    } catch (err) {
+      if (!isDatabaseUnavailable(err) || request.identifier === null) throw err;
+      // The database is unreachable: evaluate with what the request sent, store nothing.
+      const list = overlay(
+        [],
+        given.map((t) => unsaved(t, request.transient || t.transient)),
+      );
+      return this.respond(entry, origin, this.unstored(entry, request.identifier, list), true);
+    }
+  }
+
+  /** What an identity is known as without the database: its overrides in the document. */
+  private unstored(
+    entry: CachedEnvironment,
+    identifier: string,
+    traits: readonly TraitObject[],
+  ): Subject {
+    const identityId = entry.identityOverrides.get(identifier)?.identityId ?? null;
+    return { identifier, identityId, traits, withOverrides: true };
+  }
+
+  private async identifyStored(
+    entry: CachedEnvironment,
+    origin: KeyOrigin,
+    request: IdentifyRequest,
+    traits: readonly TraitRequest[],
+    given: readonly (TraitRequest & { value: TypedTraitValue })[],
+  ): Promise<IdentityAnswer> {
+    const { document } = entry;
     let subject: Subject;
 
     if (request.identifier === null) {
@@ -179,13 +216,23 @@ export class SdkIdentities {
     if (transient) {
       subject = { identifier, identityId: null, traits: [], withOverrides: false };
     } else {
-      const { identityId, traits } = await this.store(entry.document.id, identifier, []);
-      subject = { identifier, identityId, traits: traits.map(stored), withOverrides: true };
+      try {
+        const { identityId, traits } = await this.store(entry.document.id, identifier, []);
+        subject = { identifier, identityId, traits: traits.map(stored), withOverrides: true };
+      } catch (err) {
+        if (!isDatabaseUnavailable(err)) throw err;
+        return this.respond(entry, origin, this.unstored(entry, identifier, []), true);
+      }
     }
     return this.respond(entry, origin, subject);
   }
 
-  private respond(entry: CachedEnvironment, origin: KeyOrigin, subject: Subject): IdentityAnswer {
+  private respond(
+    entry: CachedEnvironment,
+    origin: KeyOrigin,
+    subject: Subject,
+    degraded = false,
+  ): IdentityAnswer {
     const options = { clientKey: origin === 'CLIENT', identifier: subject.identifier };
     return {
       json: () => {
@@ -209,6 +256,7 @@ export class SdkIdentities {
         toFlagObjects(entry, this.evaluate(entry, subject), options).find(
           (f) => f.feature.name === name,
         ),
+      degraded,
     };
   }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { MikroORM } from '@mikro-orm/core';
+import { isDatabaseUnavailable } from '../db/unavailable';
 import type { Logger } from '../shared/logger';
 import { ApiUsageKind } from '../usage/api-usage.entity';
 import type { UsageRecorder } from '../usage/usage-recorder';
@@ -30,7 +31,7 @@ export interface SdkRoute {
    * Answers a refused key (403), a method the route lacks (405) or a failure (500) in the
    * route's own protocol; DRF's `{detail}` by default.
    */
-  readonly refuse?: (call: SdkCall, status: 403 | 405 | 500, detail: string) => void;
+  readonly refuse?: (call: SdkCall, status: 403 | 405 | 500 | 503, detail: string) => void;
 }
 
 export interface SdkApiDeps {
@@ -41,7 +42,15 @@ export interface SdkApiDeps {
   readonly logger: Logger;
   /** Memory for remembered identity responses (0: none). */
   readonly answerCacheBytes: number;
+  /** Told of each answer given without the database (metrics). */
+  readonly onDegraded?: (what: 'identity' | 'refused') => void;
 }
+
+/** The `detail` of an SDK request that needed the database while it was unreachable. */
+export const DATABASE_UNAVAILABLE =
+  'The database is unavailable; this request could not be completed. Try again shortly.';
+/** Header on identity answers evaluated without the database (traits sent only, none stored). */
+const DEGRADED = 'X-Flagward-Degraded';
 
 const UPDATED_AT = 'X-Flagsmith-Document-Updated-At';
 const FEATURE_NOT_FOUND = { detail: 'Given feature not found' } as const;
@@ -72,8 +81,8 @@ export class SdkApi {
         '/api/v1/identities/',
         {
           methods: {
-            GET: getIdentity(cache, identities),
-            POST: identify(cache, identities),
+            GET: getIdentity(cache, identities, deps.onDegraded),
+            POST: identify(cache, identities, deps.onDegraded),
           },
           usage: ApiUsageKind.IDENTITIES,
         },
@@ -168,6 +177,17 @@ export class SdkApi {
 
   private fail(call: SdkCall, err: unknown, route: SdkRoute | undefined): void {
     if (err instanceof RequestAborted || call.res.destroyed) return;
+    if (isDatabaseUnavailable(err) && !call.res.headersSent) {
+      // Refused, never lost silently: the client sees it failed and may retry.
+      this.deps.onDegraded?.('refused');
+      this.deps.logger.warn(
+        { err, requestId: call.requestId, path: call.path },
+        'SDK request refused: database unavailable',
+      );
+      if (route?.refuse) route.refuse(call, 503, DATABASE_UNAVAILABLE);
+      else send(call, 503, { detail: DATABASE_UNAVAILABLE }, { 'Retry-After': '5' });
+      return;
+    }
     this.deps.logger.error(
       { err, requestId: call.requestId, path: call.path },
       'SDK request failed',
@@ -194,7 +214,24 @@ function flags(cache: SdkCache): SdkHandler {
   };
 }
 
-function getIdentity(cache: SdkCache, identities: SdkIdentities): SdkHandler {
+type OnDegraded = SdkApiDeps['onDegraded'];
+
+/** The answer's headers: the document's stamp, and whether the database was bypassed. */
+function identityHeaders(
+  entry: { readonly updatedAtHeader: string },
+  degraded: boolean,
+  onDegraded: OnDegraded,
+): Record<string, string> {
+  if (!degraded) return { [UPDATED_AT]: entry.updatedAtHeader };
+  onDegraded?.('identity');
+  return { [UPDATED_AT]: entry.updatedAtHeader, [DEGRADED]: 'database-unavailable' };
+}
+
+function getIdentity(
+  cache: SdkCache,
+  identities: SdkIdentities,
+  onDegraded: OnDegraded,
+): SdkHandler {
   return async (call, { environmentId, origin }) => {
     const identifier = queryParam(call, 'identifier');
     if (!identifier) {
@@ -205,7 +242,7 @@ function getIdentity(cache: SdkCache, identities: SdkIdentities): SdkHandler {
     const entry = await cache.environment(environmentId);
     const transient = Boolean(queryParam(call, 'transient'));
     const answer = await identities.get(entry, origin, identifier, transient);
-    const headers = { [UPDATED_AT]: entry.updatedAtHeader };
+    const headers = identityHeaders(entry, answer.degraded, onDegraded);
     const feature = queryParam(call, 'feature');
     if (feature !== undefined) {
       const flag = answer.flag(feature);
@@ -216,7 +253,7 @@ function getIdentity(cache: SdkCache, identities: SdkIdentities): SdkHandler {
   };
 }
 
-function identify(cache: SdkCache, identities: SdkIdentities): SdkHandler {
+function identify(cache: SdkCache, identities: SdkIdentities, onDegraded: OnDegraded): SdkHandler {
   return async (call, { environmentId, origin }) => {
     const body = await readJson(call);
     if (!body.ok) return;
@@ -227,7 +264,7 @@ function identify(cache: SdkCache, identities: SdkIdentities): SdkHandler {
     }
     const entry = await cache.environment(environmentId);
     const answer = await identities.identify(entry, origin, parsed.value);
-    send(call, 200, answer.json(), { [UPDATED_AT]: entry.updatedAtHeader });
+    send(call, 200, answer.json(), identityHeaders(entry, answer.degraded, onDegraded));
   };
 }
 

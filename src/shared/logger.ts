@@ -1,10 +1,11 @@
-import pino, { type Logger } from 'pino';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import pino, { type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
 /** Structured JSON logs. Secrets are redacted wherever they might appear. */
-export function createLogger(level: string): Logger {
-  return pino({
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  const options = {
     level,
     base: { service: 'flagward' },
     redact: {
@@ -12,11 +13,39 @@ export function createLogger(level: string): Logger {
         'req.headers.authorization',
         'req.headers.cookie',
         'req.headers["x-environment-key"]',
+        'req.headers["x-api-key"]',
         '*.password',
         '*.token',
         '*.secret',
       ],
       censor: '[redacted]',
     },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
+}
+
+/** What is known about the request being served, for every line logged while serving it. */
+export interface RequestContext {
+  readonly requestId: string;
+}
+
+/** The request in progress, if any (set by the HTTP server for each request). */
+export const requestContext = new AsyncLocalStorage<RequestContext>();
+
+/**
+ * The logger with the request id of the request in progress on every line written while
+ * serving it, whoever writes the line (services hold this logger, not a per-request child).
+ */
+export function withRequestIds(logger: Logger): Logger {
+  return logger.child(
+    {},
+    {
+      formatters: {
+        log(object) {
+          const context = requestContext.getStore();
+          return context ? { ...object, requestId: context.requestId } : object;
+        },
+      },
+    },
+  );
 }

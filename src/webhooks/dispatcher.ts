@@ -1,7 +1,7 @@
 import type { MikroORM } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { WebhookConfig } from '../config/config';
-import type { Logger } from '../shared/logger';
+import { type Logger, requestContext } from '../shared/logger';
 import { DeliveryStatus } from './delivery.entity';
 import type { Json } from './events';
 import { postWebhook, type SenderOptions, type WebhookOutcome } from './http-sender';
@@ -45,6 +45,8 @@ export class WebhookDispatcher {
   private again = false;
   private stopped = false;
   private unsubscribe: (() => void) | undefined;
+  /** Deliveries claimed by this process and not yet settled. */
+  private readonly inFlight = new Map<string, Claimed>();
 
   constructor(
     private readonly orm: MikroORM,
@@ -75,13 +77,16 @@ export class WebhookDispatcher {
       this.again = true;
       return;
     }
-    this.running = this.rounds().finally(() => {
-      this.running = undefined;
-      if (this.again) {
-        this.again = false;
-        this.kick();
-      }
-    });
+    // Rounds belong to no request, though a request's commit may start one.
+    this.running = requestContext.exit(() =>
+      this.rounds().finally(() => {
+        this.running = undefined;
+        if (this.again) {
+          this.again = false;
+          this.kick();
+        }
+      }),
+    );
   }
 
   /** Sends everything due now; resolves once nothing due is left unsent. */
@@ -103,19 +108,72 @@ export class WebhookDispatcher {
     }
   }
 
-  /** Stops polling and waits for the sends in progress to be recorded. */
-  async close(): Promise<void> {
+  /**
+   * Stops polling and waits for the sends in progress to be recorded. Claims made as it
+   * stops are handed back unsent. With a `deadline` (ms since the epoch), sends still
+   * unfinished then are handed back too — due at once, for another process (or this one's
+   * next start) to send, instead of after their lease — and close() returns without them.
+   */
+  async close(deadline?: number): Promise<void> {
     this.stopped = true;
     this.unsubscribe?.();
     if (this.timer) clearTimeout(this.timer);
-    while (this.running) await this.running;
+    while (this.running) {
+      if (deadline === undefined) {
+        await this.running;
+        continue;
+      }
+      let timer: NodeJS.Timeout | undefined;
+      const expired = await Promise.race([
+        this.running.then(() => false),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(true), Math.max(0, deadline - Date.now()));
+        }),
+      ]);
+      clearTimeout(timer);
+      if (expired) {
+        // The request may have reached the receiver: the attempt stays counted.
+        await this.release([...this.inFlight.values()], false);
+        return;
+      }
+    }
   }
 
   /** One claim-and-send round; returns how many deliveries it handled. */
   private async round(): Promise<number> {
     const claimed = await this.claim();
-    await Promise.all(claimed.map((d) => this.send(d)));
+    if (this.stopped) {
+      await this.release(claimed, true);
+      return 0;
+    }
+    for (const d of claimed) this.inFlight.set(d.id, d);
+    await Promise.all(claimed.map((d) => this.send(d).finally(() => this.inFlight.delete(d.id))));
     return claimed.length;
+  }
+
+  /**
+   * Ends this process's lease on deliveries: due now again, unless settled (or claimed
+   * again) meanwhile. `unsent` also takes back the attempt the claim counted.
+   */
+  private async release(deliveries: readonly Claimed[], unsent: boolean): Promise<void> {
+    if (deliveries.length === 0) return;
+    const ids = `{${deliveries.map((d) => d.id).join(',')}}`;
+    const attempts = `{${deliveries.map((d) => d.attempts).join(',')}}`;
+    try {
+      await this.em()
+        .getConnection()
+        .execute(
+          `update webhook_deliveries d
+              set next_attempt_at = now(), attempts = d.attempts - ?
+             from unnest(?::bigint[], ?::int[]) as c(id, attempts)
+            where d.id = c.id and d.attempts = c.attempts and d.status = 'PENDING'`,
+          [unsent ? 1 : 0, ids, attempts],
+        );
+      this.logger.info({ deliveries: deliveries.length, unsent }, 'webhook deliveries handed back');
+    } catch (err) {
+      // Their lease runs out instead.
+      this.logger.warn({ err }, 'could not hand back webhook deliveries');
+    }
   }
 
   private em(): EntityManager {

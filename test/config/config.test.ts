@@ -22,9 +22,15 @@ describe('configuration', () => {
       kind: 'postgres',
       url: 'postgres://u@db:5432/flags',
       poolMax: 10,
+      timeoutMs: 5000,
     });
     expect(config.http.port).toBe(9000);
     expect(config.dataDir).toBe('/srv/flagward');
+  });
+
+  it('bounds waits for a database connection by DATABASE_TIMEOUT_SECONDS', () => {
+    expect(loadConfig({ DATABASE_TIMEOUT_SECONDS: '1.5' }).database.timeoutMs).toBe(1500);
+    expect(() => loadConfig({ DATABASE_TIMEOUT_SECONDS: '0' })).toThrow(ConfigError);
   });
 
   it('names every bad variable, never echoing secrets', () => {
@@ -72,5 +78,39 @@ describe('configuration', () => {
     const res = await runCli(['frobnicate']);
     expect(res.code).toBe(2);
     expect(res.stderr).toContain('Usage: flagward');
+  });
+});
+
+describe('shutdown and metrics settings', () => {
+  it('defaults: 25 s to drain; /metrics open, closed in production without a token', () => {
+    const dev = loadConfig({});
+    expect(dev.shutdownTimeoutMs).toBe(25_000);
+    expect(dev.metrics).toEqual({ enabled: true, token: undefined });
+    expect(loadConfig({ NODE_ENV: 'production' }).metrics.enabled).toBe(false);
+    const token = 'a-long-scrape-token-0123';
+    expect(loadConfig({ NODE_ENV: 'production', METRICS_TOKEN: token }).metrics).toEqual({
+      enabled: true,
+      token,
+    });
+    expect(loadConfig({ NODE_ENV: 'production', METRICS_ENABLED: 'true' }).metrics.enabled).toBe(
+      true,
+    );
+    expect(loadConfig({ METRICS_ENABLED: 'off' }).metrics.enabled).toBe(false);
+    expect(loadConfig({ SHUTDOWN_TIMEOUT_SECONDS: '2.5' }).shutdownTimeoutMs).toBe(2500);
+  });
+
+  it('refuses a bad timeout or a short token, without echoing the token', () => {
+    expect(() => loadConfig({ SHUTDOWN_TIMEOUT_SECONDS: '0' })).toThrow(/SHUTDOWN_TIMEOUT_SECONDS/);
+    expect(() => loadConfig({ SHUTDOWN_TIMEOUT_SECONDS: 'soon' })).toThrow(
+      /SHUTDOWN_TIMEOUT_SECONDS/,
+    );
+    let message = '';
+    try {
+      loadConfig({ METRICS_TOKEN: 'tiny-secret' });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toContain('METRICS_TOKEN');
+    expect(message).not.toContain('tiny-secret');
   });
 });
