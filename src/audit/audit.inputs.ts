@@ -1,12 +1,6 @@
-import { IsOptional, MaxLength, ValidateNested } from 'class-validator';
+import { IsOptional, MaxLength } from 'class-validator';
 import { ArgsType, Field, ID, InputType } from 'type-graphql';
-import {
-  ConnectionArgs,
-  IdOrder,
-  type ListOrder,
-  NEWEST_FIRST,
-  OrderByField,
-} from '../shared/cursor';
+import { BY_ID_DESCRIPTION, ById, listArgs, NEWEST_FIRST } from '../shared/cursor';
 import { AuditObjectType } from './audit-log.entity';
 
 /** Narrows an audit log; every field given must hold (AND). */
@@ -43,15 +37,13 @@ export class AuditLogFilter {
 }
 
 @ArgsType()
-export class InstanceAuditLogsArgs extends ConnectionArgs {
-  @Field(() => AuditLogFilter, { nullable: true })
-  @IsOptional()
-  @ValidateNested()
-  filter?: AuditLogFilter | null;
-
-  @OrderByField(IdOrder, NEWEST_FIRST)
-  orderBy!: ListOrder<'ID'>;
-}
+export class InstanceAuditLogsArgs extends listArgs(
+  'AuditLog',
+  ById,
+  NEWEST_FIRST,
+  BY_ID_DESCRIPTION,
+  { type: AuditLogFilter },
+) {}
 
 @ArgsType()
 export class AuditLogsArgs extends InstanceAuditLogsArgs {

@@ -10,14 +10,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { ArgsType, Field, Float, ID, InputType } from 'type-graphql';
-import {
-  ConnectionArgs,
-  type ListOrder,
-  OrderByField,
-  OrderDirection,
-  orderInput,
-  SearchFilter,
-} from '../shared/cursor';
+import { listArgs, OrderDirection, SearchFilter } from '../shared/cursor';
 import { NameField } from '../shared/validation';
 import { FEATURE_VALUE_LIMIT } from './feature.entity';
 import type { FlagValue } from './feature-value';
@@ -183,24 +176,17 @@ export class FeatureFilter {
 
 export const FeatureOrderField = { ID: 'ID', NAME: 'NAME' } as const;
 export type FeatureOrderField = keyof typeof FeatureOrderField;
-const FEATURE_ORDER: ListOrder<FeatureOrderField> = { field: 'ID', direction: OrderDirection.ASC };
-export const FeatureOrder = orderInput('Feature', FeatureOrderField, FEATURE_ORDER, {
-  ID: 'Creation order.',
-  NAME: 'By name.',
-});
 
 @ArgsType()
-export class FeatureListArgs extends ConnectionArgs {
+export class FeatureListArgs extends listArgs(
+  'Feature',
+  FeatureOrderField,
+  { field: 'ID', direction: OrderDirection.ASC },
+  { ID: 'Creation order.', NAME: 'By name.' },
+  { type: FeatureFilter },
+) {
   @Field(() => ID)
   projectId!: string;
-
-  @Field(() => FeatureFilter, { nullable: true })
-  @IsOptional()
-  @ValidateNested()
-  filter?: FeatureFilter | null;
-
-  @OrderByField(FeatureOrder, FEATURE_ORDER)
-  orderBy!: ListOrder<FeatureOrderField>;
 }
 
 export const FeatureStateOrderField = {
@@ -208,16 +194,6 @@ export const FeatureStateOrderField = {
   FEATURE_NAME: 'FEATURE_NAME',
 } as const;
 export type FeatureStateOrderField = keyof typeof FeatureStateOrderField;
-const FEATURE_STATE_ORDER: ListOrder<FeatureStateOrderField> = {
-  field: 'FEATURE_ID',
-  direction: OrderDirection.ASC,
-};
-export const FeatureStateOrder = orderInput(
-  'FeatureState',
-  FeatureStateOrderField,
-  FEATURE_STATE_ORDER,
-  { FEATURE_ID: "The features' creation order.", FEATURE_NAME: "By the feature's name." },
-);
 
 @InputType({ description: 'Narrows a list of feature states; every field given must hold.' })
 export class FeatureStateFilter {
@@ -239,42 +215,30 @@ export class FeatureStateFilter {
 }
 
 @ArgsType()
-export class FeatureStateListArgs extends ConnectionArgs {
+export class FeatureStateListArgs extends listArgs(
+  'FeatureState',
+  FeatureStateOrderField,
+  { field: 'FEATURE_ID', direction: OrderDirection.ASC },
+  { FEATURE_ID: "The features' creation order.", FEATURE_NAME: "By the feature's name." },
+  { type: FeatureStateFilter },
+) {
   @Field(() => ID)
   environmentId!: string;
-
-  @Field(() => FeatureStateFilter, { nullable: true })
-  @IsOptional()
-  @ValidateNested()
-  filter?: FeatureStateFilter | null;
-
-  @OrderByField(FeatureStateOrder, FEATURE_STATE_ORDER)
-  orderBy!: ListOrder<FeatureStateOrderField>;
 }
 
 export const TagOrderField = { LABEL: 'LABEL', ID: 'ID' } as const;
 export type TagOrderField = keyof typeof TagOrderField;
-const TAG_ORDER: ListOrder<TagOrderField> = { field: 'LABEL', direction: OrderDirection.ASC };
-export const TagOrder = orderInput('Tag', TagOrderField, TAG_ORDER, {
-  LABEL: 'By label.',
-  ID: 'Creation order.',
-});
 
 @ArgsType()
-export class TagListArgs extends ConnectionArgs {
+export class TagListArgs extends listArgs(
+  'Tag',
+  TagOrderField,
+  { field: 'LABEL', direction: OrderDirection.ASC },
+  { LABEL: 'By label.', ID: 'Creation order.' },
+  { type: SearchFilter, description: 'Narrows the list: `search` matches the label.' },
+) {
   @Field(() => ID)
   projectId!: string;
-
-  @Field(() => SearchFilter, {
-    nullable: true,
-    description: 'Narrows the list: `search` matches the label.',
-  })
-  @IsOptional()
-  @ValidateNested()
-  filter?: SearchFilter | null;
-
-  @OrderByField(TagOrder, TAG_ORDER)
-  orderBy!: ListOrder<TagOrderField>;
 }
 
 @InputType()

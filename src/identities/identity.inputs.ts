@@ -1,13 +1,6 @@
-import { ArrayMaxSize, IsOptional, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ValidateNested } from 'class-validator';
 import { ArgsType, Field, ID, InputType } from 'type-graphql';
-import {
-  ConnectionArgs,
-  type ListOrder,
-  OrderByField,
-  OrderDirection,
-  orderInput,
-  SearchFilter,
-} from '../shared/cursor';
+import { listArgs, OrderDirection, SearchFilter } from '../shared/cursor';
 import { NameField } from '../shared/validation';
 import { TraitValueScalar, type TypedTraitValue } from './trait-value';
 
@@ -44,28 +37,15 @@ export class CreateIdentityInput {
 
 export const IdentityOrderField = { ID: 'ID', IDENTIFIER: 'IDENTIFIER' } as const;
 export type IdentityOrderField = keyof typeof IdentityOrderField;
-const IDENTITY_ORDER: ListOrder<IdentityOrderField> = {
-  field: 'ID',
-  direction: OrderDirection.ASC,
-};
-export const IdentityOrder = orderInput('Identity', IdentityOrderField, IDENTITY_ORDER, {
-  ID: 'Creation order.',
-  IDENTIFIER: 'By identifier.',
-});
 
 @ArgsType()
-export class IdentityListArgs extends ConnectionArgs {
+export class IdentityListArgs extends listArgs(
+  'Identity',
+  IdentityOrderField,
+  { field: 'ID', direction: OrderDirection.ASC },
+  { ID: 'Creation order.', IDENTIFIER: 'By identifier.' },
+  { type: SearchFilter, description: 'Narrows the list: `search` matches the identifier.' },
+) {
   @Field(() => ID)
   environmentId!: string;
-
-  @Field(() => SearchFilter, {
-    nullable: true,
-    description: 'Narrows the list: `search` matches the identifier.',
-  })
-  @IsOptional()
-  @ValidateNested()
-  filter?: SearchFilter | null;
-
-  @OrderByField(IdentityOrder, IDENTITY_ORDER)
-  orderBy!: ListOrder<IdentityOrderField>;
 }

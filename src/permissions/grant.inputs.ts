@@ -1,13 +1,7 @@
 import { type Holder, holderOf } from './holders';
-import { ArrayMaxSize, IsOptional, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, IsOptional } from 'class-validator';
 import { ArgsType, Field, ID, InputType, ObjectType, registerEnumType } from 'type-graphql';
-import {
-  ConnectionArgs,
-  IdOrder,
-  type ListOrder,
-  OrderByField,
-  OrderDirection,
-} from '../shared/cursor';
+import { BY_ID_DESCRIPTION, ById, listArgs, OrderDirection } from '../shared/cursor';
 import { GrantScope, type PermissionGrant } from './permission-grant.entity';
 import { Authenticated } from './requirement';
 import { TypeRequires } from './requires.decorator';
@@ -89,7 +83,13 @@ export class GrantFilter {
 }
 
 @ArgsType()
-export class GrantListArgs extends ConnectionArgs {
+export class GrantListArgs extends listArgs(
+  'PermissionGrant',
+  ById,
+  { field: 'ID', direction: OrderDirection.ASC },
+  BY_ID_DESCRIPTION,
+  { type: GrantFilter },
+) {
   @Field(() => ID, { nullable: true })
   organisationId?: string | null;
 
@@ -98,14 +98,6 @@ export class GrantListArgs extends ConnectionArgs {
 
   @Field(() => ID, { nullable: true })
   environmentId?: string | null;
-
-  @Field(() => GrantFilter, { nullable: true })
-  @IsOptional()
-  @ValidateNested()
-  filter?: GrantFilter | null;
-
-  @OrderByField(IdOrder, { field: 'ID', direction: OrderDirection.ASC })
-  orderBy!: ListOrder<'ID'>;
 }
 
 /**

@@ -3,13 +3,7 @@ import { ArgsType, Field, ID, InputType, Int } from 'type-graphql';
 import { AllocationInput, FeatureStateInput } from '../features/feature.inputs';
 import type { FlagValue } from '../features/feature-value';
 import { FlagValueScalar } from '../features/flag-value.scalar';
-import {
-  ConnectionArgs,
-  type ListOrder,
-  OrderByField,
-  OrderDirection,
-  orderInput,
-} from '../shared/cursor';
+import { listArgs, OrderDirection } from '../shared/cursor';
 import { NamedListArgs } from '../shared/named-list';
 import { NameField } from '../shared/validation';
 import { MAX_CONDITIONS, PROPERTY_LIMIT } from './condition-rules';
@@ -118,27 +112,19 @@ export class SegmentListArgs extends NamedListArgs {
 
 export const SegmentOverrideOrderField = { PRIORITY: 'PRIORITY', ID: 'ID' } as const;
 export type SegmentOverrideOrderField = keyof typeof SegmentOverrideOrderField;
-const OVERRIDE_ORDER: ListOrder<SegmentOverrideOrderField> = {
-  field: 'PRIORITY',
-  direction: OrderDirection.ASC,
-};
-export const SegmentOverrideOrder = orderInput(
-  'SegmentOverride',
-  SegmentOverrideOrderField,
-  OVERRIDE_ORDER,
-  { PRIORITY: 'Strongest (priority 0) first when ascending.', ID: 'Creation order.' },
-);
 
 @ArgsType()
-export class SegmentOverrideListArgs extends ConnectionArgs {
+export class SegmentOverrideListArgs extends listArgs(
+  'SegmentOverride',
+  SegmentOverrideOrderField,
+  { field: 'PRIORITY', direction: OrderDirection.ASC },
+  { PRIORITY: 'Strongest (priority 0) first when ascending.', ID: 'Creation order.' },
+) {
   @Field(() => ID)
   environmentId!: string;
 
   @Field(() => ID)
   featureId!: string;
-
-  @OrderByField(SegmentOverrideOrder, OVERRIDE_ORDER)
-  orderBy!: ListOrder<SegmentOverrideOrderField>;
 }
 
 @InputType()

@@ -91,13 +91,15 @@ export interface ListOrder<F extends string> {
  * The `<name>Order` input type (with its `<name>OrderField` enum) for a list ordered by the
  * fields of `fields`; `defaults` is the ordering when none is given.
  */
-export function orderInput<F extends string>(
+function orderInput<F extends string>(
   name: string,
   fields: Record<F, F>,
   defaults: ListOrder<F>,
   fieldDescriptions: Partial<Record<F, string>> = {},
 ): ClassType<ListOrder<F>> {
-  registerEnumType(fields, {
+  // An enum object of its own: type-graphql names an enum by the object registered.
+  const values: Record<F, F> = { ...fields };
+  registerEnumType(values, {
     name: `${name}OrderField`,
     valuesConfig: Object.fromEntries(
       Object.entries(fieldDescriptions).map(([k, d]) => [k, { description: d as string }]),
@@ -106,7 +108,7 @@ export function orderInput<F extends string>(
 
   @InputType(`${name}Order`, { description: 'A field to order by, and the direction.' })
   class Order implements ListOrder<F> {
-    @Field(() => fields, { defaultValue: defaults.field })
+    @Field(() => values, { defaultValue: defaults.field })
     field!: F;
 
     @Field(() => OrderDirection, { defaultValue: defaults.direction })
@@ -116,7 +118,7 @@ export function orderInput<F extends string>(
 }
 
 /** Declares the `orderBy` argument of a list's args class. */
-export function OrderByField<F extends string>(
+function OrderByField<F extends string>(
   order: ClassType<ListOrder<F>>,
   defaults: ListOrder<F>,
 ): PropertyDecorator {
@@ -124,6 +126,41 @@ export function OrderByField<F extends string>(
     Field(() => order, { defaultValue: Object.assign(new order(), defaults) })(target, key);
     ValidateNested()(target, key);
   };
+}
+
+/** A list's filter input, and what its description says the filter matches. */
+export interface ListFilter<T extends object> {
+  readonly type: ClassType<T>;
+  readonly description?: string;
+}
+
+/**
+ * The arguments of a list: `first`/`after`, `orderBy` (a `<name>Order` input over `fields`,
+ * `defaults` when omitted) and, when given, `filter`. Lists extend it with the ids that
+ * scope them (`projectId`, …).
+ */
+export function listArgs<F extends string, T extends object = never>(
+  name: string,
+  fields: Record<F, F>,
+  defaults: ListOrder<F>,
+  descriptions: Partial<Record<F, string>>,
+  filter?: ListFilter<T>,
+) {
+  const order = orderInput(name, fields, defaults, descriptions);
+
+  @ArgsType()
+  abstract class ListArgs extends ConnectionArgs {
+    filter?: T | null;
+    orderBy!: ListOrder<F>;
+  }
+  const proto = ListArgs.prototype;
+  if (filter) {
+    Field(() => filter.type, { nullable: true, description: filter.description })(proto, 'filter');
+    IsOptional()(proto, 'filter');
+    ValidateNested()(proto, 'filter');
+  }
+  OrderByField(order, defaults)(proto, 'orderBy');
+  return ListArgs;
 }
 
 /** A property to sort on: its path from the entity (e.g. `['feature', 'name']`) and its value. */
@@ -365,8 +402,6 @@ export function toConnection<T>(page: Page<T>): ConnectionValue<T> {
 /** Newest first, by id: how logs (audit records, deliveries) are listed unless asked otherwise. */
 export const NEWEST_FIRST: ListOrder<'ID'> = { field: 'ID', direction: OrderDirection.DESC };
 
-/** The order input of lists ordered by id alone (logs), newest first by default. */
+/** Lists ordered by id alone. */
 export const ById = { ID: 'ID' } as const;
-export const IdOrder = orderInput('Id', ById, NEWEST_FIRST, {
-  ID: 'Creation order (ids grow as rows are made).',
-});
+export const BY_ID_DESCRIPTION = { ID: 'Creation order (ids grow as rows are made).' };

@@ -1,14 +1,11 @@
 import type { EntityManager, EntityName, FilterQuery } from '@mikro-orm/core';
-import { IsOptional, ValidateNested } from 'class-validator';
-import { ArgsType, Field } from 'type-graphql';
+import { ArgsType } from 'type-graphql';
 import {
   byId,
   byProperty,
-  ConnectionArgs,
+  listArgs,
   type ListOrder,
-  OrderByField,
   OrderDirection,
-  orderInput,
   orderedPage,
   type Page,
   SearchFilter,
@@ -21,25 +18,18 @@ export type ByName = keyof typeof ByName;
 
 export const OLDEST_FIRST: ListOrder<ByName> = { field: 'ID', direction: OrderDirection.ASC };
 
-export const NameOrder = orderInput('Name', ByName, OLDEST_FIRST, {
-  ID: 'Creation order (ids grow as rows are made).',
-  NAME: 'By name (the database collation), then id.',
-});
-
 /** A list of named records: searched by name, ordered by id or name. */
 @ArgsType()
-export class NamedListArgs extends ConnectionArgs {
-  @Field(() => SearchFilter, {
-    nullable: true,
-    description: 'Narrows the list: `search` matches the name.',
-  })
-  @IsOptional()
-  @ValidateNested()
-  filter?: SearchFilter | null;
-
-  @OrderByField(NameOrder, OLDEST_FIRST)
-  orderBy!: ListOrder<ByName>;
-}
+export class NamedListArgs extends listArgs(
+  'Name',
+  ByName,
+  OLDEST_FIRST,
+  {
+    ID: 'Creation order (ids grow as rows are made).',
+    NAME: 'By name (the database collation), then id.',
+  },
+  { type: SearchFilter, description: 'Narrows the list: `search` matches the name.' },
+) {}
 
 /** A page of named `entity` rows matching `where` and the args' search. */
 export function namedPage<T extends { id: number; name: string }>(

@@ -1,4 +1,4 @@
-import { IsOptional, MaxLength, ValidateNested } from 'class-validator';
+import { MaxLength } from 'class-validator';
 import {
   Arg,
   Args,
@@ -20,12 +20,9 @@ import { DenyByDefault, Requires, TypeRequires } from '../permissions/requires.d
 import {
   arrayPage,
   type ConnectionValue,
-  ConnectionArgs,
   connectionType,
-  type ListOrder,
-  OrderByField,
+  listArgs,
   OrderDirection,
-  orderInput,
   type SortKey,
   toConnection,
 } from '../shared/cursor';
@@ -83,29 +80,19 @@ class SessionFilter {
 
 const SessionOrderField = { CREATED_AT: 'CREATED_AT', LAST_SEEN_AT: 'LAST_SEEN_AT' } as const;
 type SessionOrderField = keyof typeof SessionOrderField;
-const SESSION_ORDER: ListOrder<SessionOrderField> = {
-  field: 'CREATED_AT',
-  direction: OrderDirection.DESC,
-};
-const SessionOrder = orderInput('Session', SessionOrderField, SESSION_ORDER, {
-  CREATED_AT: 'When it was opened.',
-  LAST_SEEN_AT: 'When it was last used.',
-});
 const SESSION_KEYS: Record<SessionOrderField, SortKey<SessionInfo>> = {
   CREATED_AT: { path: ['createdAt'], value: (s) => s.createdAt.getTime() },
   LAST_SEEN_AT: { path: ['lastSeenAt'], value: (s) => s.lastSeenAt.getTime() },
 };
 
 @ArgsType()
-class SessionListArgs extends ConnectionArgs {
-  @Field(() => SessionFilter, { nullable: true })
-  @IsOptional()
-  @ValidateNested()
-  filter?: SessionFilter | null;
-
-  @OrderByField(SessionOrder, SESSION_ORDER)
-  orderBy!: ListOrder<SessionOrderField>;
-}
+class SessionListArgs extends listArgs(
+  'Session',
+  SessionOrderField,
+  { field: 'CREATED_AT', direction: OrderDirection.DESC },
+  { CREATED_AT: 'When it was opened.', LAST_SEEN_AT: 'When it was last used.' },
+  { type: SessionFilter },
+) {}
 
 @InputType()
 export class ChangePasswordInput {

@@ -1,15 +1,7 @@
 import type { FilterQuery } from '@mikro-orm/core';
-import { IsOptional, MaxLength, ValidateNested } from 'class-validator';
+import { IsOptional, MaxLength } from 'class-validator';
 import { ArgsType, Field, InputType } from 'type-graphql';
-import {
-  byId,
-  ConnectionArgs,
-  type ListOrder,
-  OrderByField,
-  OrderDirection,
-  orderInput,
-  type SortKey,
-} from '../shared/cursor';
+import { byId, listArgs, OrderDirection, type SortKey } from '../shared/cursor';
 import { containsText } from '../shared/search';
 import type { User } from './user.entity';
 
@@ -30,22 +22,18 @@ export class UserFilter {
 
 export const ByEmail = { ID: 'ID', EMAIL: 'EMAIL' } as const;
 export type ByEmail = keyof typeof ByEmail;
-const OLDEST_FIRST: ListOrder<ByEmail> = { field: 'ID', direction: OrderDirection.ASC };
-export const UserOrder = orderInput('User', ByEmail, OLDEST_FIRST, {
-  ID: 'Creation order (of the user, or of the membership in a list of members).',
-  EMAIL: 'By email address.',
-});
 
 @ArgsType()
-export class UserListArgs extends ConnectionArgs {
-  @Field(() => UserFilter, { nullable: true })
-  @IsOptional()
-  @ValidateNested()
-  filter?: UserFilter | null;
-
-  @OrderByField(UserOrder, OLDEST_FIRST)
-  orderBy!: ListOrder<ByEmail>;
-}
+export class UserListArgs extends listArgs(
+  'User',
+  ByEmail,
+  { field: 'ID', direction: OrderDirection.ASC },
+  {
+    ID: 'Creation order (of the user, or of the membership in a list of members).',
+    EMAIL: 'By email address.',
+  },
+  { type: UserFilter },
+) {}
 
 /** The conditions `filter` puts on a user, for rows reaching it through `wrap`. */
 export function userConditions<T>(

@@ -1,14 +1,6 @@
-import { IsOptional, MaxLength, ValidateNested } from 'class-validator';
+import { IsOptional, MaxLength } from 'class-validator';
 import { ArgsType, Field, ID, InputType } from 'type-graphql';
-import {
-  ConnectionArgs,
-  IdOrder,
-  type ListOrder,
-  NEWEST_FIRST,
-  OrderByField,
-  OrderDirection,
-  orderInput,
-} from '../shared/cursor';
+import { BY_ID_DESCRIPTION, ById, listArgs, NEWEST_FIRST, OrderDirection } from '../shared/cursor';
 import { DeliveryStatus } from './delivery.entity';
 import { WebhookEvent } from './events';
 
@@ -97,22 +89,14 @@ export class WebhookFilter {
 
 export const WebhookOrderField = { ID: 'ID', URL: 'URL' } as const;
 export type WebhookOrderField = keyof typeof WebhookOrderField;
-const WEBHOOK_ORDER: ListOrder<WebhookOrderField> = { field: 'ID', direction: OrderDirection.ASC };
-export const WebhookOrder = orderInput('Webhook', WebhookOrderField, WEBHOOK_ORDER, {
-  ID: 'Creation order.',
-  URL: 'By URL.',
-});
 
-@ArgsType()
-abstract class WebhookListArgs extends ConnectionArgs {
-  @Field(() => WebhookFilter, { nullable: true })
-  @IsOptional()
-  @ValidateNested()
-  filter?: WebhookFilter | null;
-
-  @OrderByField(WebhookOrder, WEBHOOK_ORDER)
-  orderBy!: ListOrder<WebhookOrderField>;
-}
+const WebhookListArgs = listArgs(
+  'Webhook',
+  WebhookOrderField,
+  { field: 'ID', direction: OrderDirection.ASC },
+  { ID: 'Creation order.', URL: 'By URL.' },
+  { type: WebhookFilter },
+);
 
 @ArgsType()
 export class EnvironmentWebhooksArgs extends WebhookListArgs {
@@ -127,10 +111,12 @@ export class OrganisationWebhooksArgs extends WebhookListArgs {
 }
 
 @ArgsType()
-export class WebhookDeliveriesArgs extends ConnectionArgs {
-  @OrderByField(IdOrder, NEWEST_FIRST)
-  orderBy!: ListOrder<'ID'>;
-
+export class WebhookDeliveriesArgs extends listArgs(
+  'WebhookDelivery',
+  ById,
+  NEWEST_FIRST,
+  BY_ID_DESCRIPTION,
+) {
   @Field(() => ID)
   webhookId!: string;
 
