@@ -20,6 +20,8 @@ export interface Database {
  * timeout; node-postgres's connect timeout), so that while the database is down a request
  * fails within it instead of hanging.
  */
+const EMBEDDED_ACQUIRE_TIMEOUT_MS = 60_000;
+
 export function ormOptions(
   clientUrl: string,
   poolMax: number,
@@ -63,7 +65,9 @@ export async function openDatabase(config: Config): Promise<Database> {
   }
   const pg = await startEmbeddedPostgres(config.database.dataDir);
   try {
-    const orm = await MikroORM.init(ormOptions(pg.url, 1, config.database.timeoutMs));
+    // Its one connection serves every request in turn, so a wait for it is a queue, not an
+    // outage (the embedded database lives and dies with this process): knex's usual 60 s.
+    const orm = await MikroORM.init(ormOptions(pg.url, 1, EMBEDDED_ACQUIRE_TIMEOUT_MS));
     return {
       orm,
       embedded: true,

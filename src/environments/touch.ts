@@ -72,8 +72,9 @@ export async function environmentsChanged(
   const rows: { id: number }[] = await tx
     .getConnection()
     .execute(
+      // Placeholders in order: the source (in notify's select list), then the scope.
       `select id, ${notify("''")} from environments where ${where}`,
-      [param, changeSource(tx)],
+      [changeSource(tx), param],
       'all',
       tx.getTransactionContext(),
     );

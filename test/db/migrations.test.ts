@@ -40,7 +40,11 @@ describe('readiness', () => {
       await t.app.db.orm.close(true);
       const res = await fetch(`${t.url}/health/readiness`);
       expect(res.status).toBe(503);
-      expect(await res.json()).toEqual({ status: 'unavailable', database: 'unreachable' });
+      expect(await res.json()).toEqual({
+        status: 'unavailable',
+        database: 'unreachable',
+        detail: expect.stringMatching(/^The database is unreachable/),
+      });
       expect((await fetch(`${t.url}/health/liveness`)).status).toBe(200);
     } finally {
       await t.close().catch(() => undefined);

@@ -70,7 +70,8 @@ function essence(doc: {
   };
 }
 
-describe('importing a Flagsmith environment document', () => {
+// Two tests spawn the CLI (TypeScript compiled on start): slow on a loaded 2-core machine.
+describe('importing a Flagsmith environment document', { timeout: 180_000 }, () => {
   let storage: TestStorage;
   let dir: string;
   let file: string;
