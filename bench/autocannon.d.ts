@@ -35,6 +35,10 @@ declare module 'autocannon' {
       timeout?: number;
       headers?: Record<string, string>;
       requests?: Request[];
+      /** Requests per second across all connections (rate limited). */
+      overallRate?: number;
+      /** Requests per second per connection (rate limited). */
+      connectionRate?: number;
     }
 
     interface Histogram {

@@ -36,13 +36,10 @@
  * dropped at the end; the role needs CREATEDB). DATABASE_POOL_MAX is passed on to Flagward.
  */
 import 'reflect-metadata';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
-import ts from 'typescript';
 import { migrate, type Orm } from '../src/db/orm';
 import { Environment } from '../src/environments/environment.entity';
 import {
@@ -65,14 +62,15 @@ import {
   SegmentRule,
 } from '../src/segments/segment.entity';
 import type { SdkResponses } from './sdk-bare-server';
+import { nodeFlags, startBare, startFlagward, type Child } from './processes';
 import { openStorage, positiveInt } from './support';
 
-const FEATURES = 50;
+export const FEATURES = 50;
 const SEGMENTS = 10;
 const SEGMENT_OVERRIDES = 5;
-const IDENTITIES = 1000;
+export const IDENTITIES = 1000;
 /** A fixed key: percentage splits hash `<api key>_<identifier>`, so runs stay comparable. */
-const ENVIRONMENT_KEY = 'benchmarkSdkEnvironmentKey';
+export const ENVIRONMENT_KEY = 'benchmarkSdkEnvironmentKey';
 const PLANS = ['free', 'pro', 'enterprise'] as const;
 
 const ROUNDS = positiveInt('BENCH_SDK_ROUNDS', 3);
@@ -81,22 +79,20 @@ const WARMUP_SECONDS = positiveInt('BENCH_SDK_WARMUP_SECONDS', SECONDS);
 const CONNECTIONS = positiveInt('BENCH_SDK_CONNECTIONS', 50);
 /** BENCH_SDK_SCENARIOS=1,3 runs only those (3 expects 2's state: run them in order). */
 const ONLY = process.env.BENCH_SDK_SCENARIOS?.split(',').map((s) => s.trim()) ?? null;
-/** Both servers start with these. */
 /** Extra Node flags for both servers (e.g. `--cpu-prof`), from BENCH_SDK_NODE_FLAGS. */
-const NODE_FLAGS = (process.env.BENCH_SDK_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-const ROOT = path.resolve(__dirname, '..');
+const NODE_FLAGS = nodeFlags('BENCH_SDK_NODE_FLAGS');
 
 /** Every fifth feature is multivariate: 10 of them. */
 const isMultivariate = (j: number): boolean => j % 5 === 0;
 
-interface Traits {
+export interface Traits {
   readonly plan: string;
   readonly age: number;
   readonly beta: boolean;
 }
 
 /** Identity n's stored traits. */
-function traitsOf(n: number): Traits {
+export function traitsOf(n: number): Traits {
   return { plan: PLANS[n % 3]!, age: 18 + ((n * 7) % 60), beta: n % 4 === 0 };
 }
 
@@ -106,7 +102,7 @@ function ofrepBody(n: number, traits: Traits): string {
 }
 
 /** A `POST /api/v1/identities/` body as the Node SDK sends it. */
-function identifyBody(n: number, traits: Traits): string {
+export function identifyBody(n: number, traits: Traits): string {
   return JSON.stringify({
     identifier: `user-${n}`,
     traits: Object.entries(traits).map(([trait_key, trait_value]) => ({ trait_key, trait_value })),
@@ -170,7 +166,7 @@ async function main(): Promise<number> {
     if (storage.env.DATABASE_URL === undefined) delete env.DATABASE_URL;
     delete env.BENCH_SDK_RESPONSES;
 
-    const flagward = await startFlagward(env);
+    const flagward = await startFlagward(NODE_FLAGS, env);
     children.push(flagward);
 
     // Flagward's exact answers, which the bare server will serve.
@@ -178,7 +174,12 @@ async function main(): Promise<number> {
     const overridden = countSegmentOverrideHits(responses);
     const file = path.join(scratch, 'responses.json');
     writeFileSync(file, JSON.stringify(responses));
-    const bare = await startBare({ ...env, BENCH_SDK_RESPONSES: file }, scratch);
+    const bare = await startBare(
+      'sdk-bare-server',
+      NODE_FLAGS,
+      { ...env, BENCH_SDK_RESPONSES: file },
+      scratch,
+    );
     children.push(bare);
     await checkSameBytes(flagward.url, bare.url);
     console.log(
@@ -437,91 +438,6 @@ function printTable(summaries: readonly Summary[]): void {
   for (const row of rows) console.log(line(row));
 }
 
-// --- The servers -------------------------------------------------------------------------
-
-interface Child {
-  readonly url: string;
-  stop(): Promise<void>;
-}
-
-/**
- * Starts `node <NODE_FLAGS> <script> <args>` and waits for the output line `ready` matches
- * (its first group is the URL). Stopped with SIGTERM; one still running 30 s later is
- * killed, with a warning.
- */
-async function startChild(
-  name: string,
-  argv: readonly string[],
-  env: NodeJS.ProcessEnv,
-  ready: RegExp,
-): Promise<Child> {
-  const child: ChildProcess = spawn(process.execPath, [...NODE_FLAGS, ...argv], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code) => resolve(code)),
-  );
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start within 60 s`)), 60_000);
-    const lines = createInterface({ input: child.stdout! });
-    lines.on('line', (line) => {
-      const m = ready.exec(line);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      } else {
-        console.log(`[${name}] ${line}`);
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`${name} exited with code ${code} before listening`));
-    });
-  });
-  return {
-    url,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => {
-        console.error(`warning: ${name} had not exited 30 s after SIGTERM: killed`);
-        child.kill('SIGKILL');
-      }, 30_000);
-      const code = await exited;
-      clearTimeout(timer);
-      if (code !== 0 && code !== null) console.error(`${name} exited with code ${code}`);
-    },
-  };
-}
-
-/**
- * Flagward as `npm start` runs it: the built CLI (`dist/src/cli/main.js serve`; the bench
- * script builds first), on 127.0.0.1 and a free port.
- */
-function startFlagward(env: NodeJS.ProcessEnv): Promise<Child> {
-  const main = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
-  if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build first`);
-  return startChild(
-    'flagward',
-    [main, 'serve'],
-    { ...env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info' },
-    /"msg":"Flagward listening on (http:\/\/[^"]+)"/,
-  );
-}
-
-/** The bare server, compiled to plain JavaScript so both servers run without a loader. */
-function startBare(env: NodeJS.ProcessEnv, scratch: string): Promise<Child> {
-  const source = readFileSync(path.join(ROOT, 'bench', 'sdk-bare-server.ts'), 'utf8');
-  const { outputText } = ts.transpileModule(source, {
-    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 },
-  });
-  const file = path.join(scratch, 'sdk-bare-server.js');
-  writeFileSync(file, outputText);
-  return startChild('bare', [file], env, /^LISTENING (\S+)$/);
-}
-
 // --- Flagward's answers --------------------------------------------------------------------
 
 async function call(
@@ -699,7 +615,7 @@ function defaultValue(j: number): FlagValue {
  * values); 10 segments, each an ALL rule holding one ALL rule of 2–3 conditions; segments
  * 0–4 override one feature each (two of them multivariate); 1,000 identities with 3 traits.
  */
-async function seed(orm: Orm): Promise<void> {
+export async function seed(orm: Orm): Promise<void> {
   const em = orm.em.fork();
   const organisation = em.create(Organisation, { name: 'Bench SDK' });
   const project = em.create(Project, { name: 'Bench SDK', organisation });
@@ -837,12 +753,15 @@ function round(n: number, digits: number): number {
   return Math.round(n * f) / f;
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    console.error(err);
-    process.exitCode = 1;
-  },
-);
+// Run as a script; bench/soak.bench.ts imports the fixture.
+if (require.main === module) {
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      console.error(err);
+      process.exitCode = 1;
+    },
+  );
+}

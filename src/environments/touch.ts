@@ -69,15 +69,13 @@ export async function environmentsChanged(
     return;
   }
   const [where, param] = scopeSql(which);
-  const rows: { id: number }[] = await tx
-    .getConnection()
-    .execute(
-      // Placeholders in order: the source (in notify's select list), then the scope.
-      `select id, ${notify("''")} from environments where ${where}`,
-      [changeSource(tx), param],
-      'all',
-      tx.getTransactionContext(),
-    );
+  const rows: { id: number }[] = await tx.getConnection().execute(
+    // Placeholders in order: the source (in notify's select list), then the scope.
+    `select id, ${notify("''")} from environments where ${where}`,
+    [changeSource(tx), param],
+    'all',
+    tx.getTransactionContext(),
+  );
   markChanged(
     tx,
     rows.map((r) => r.id),
