@@ -33,10 +33,12 @@ const notify = (version: string): string =>
 export async function touchEnvironments(tx: EntityManager, which: EnvironmentScope): Promise<void> {
   const [where, param] = scopeSql(which);
   const now = new Date();
+  // The rows are locked in id order first: two changes to one project at once would
+  // otherwise lock its environments in whatever order each scan met them, and deadlock.
   const rows: { id: number }[] = await tx
     .getConnection()
     .execute(
-      `update environments set updated_at = ? where ${where} returning id, ${notify('?::text')}`,
+      `update environments set updated_at = ? where id in (select id from environments where ${where} order by id for no key update) returning id, ${notify('?::text')}`,
       [now, param, String(now.getTime()), changeSource(tx)],
       'all',
       tx.getTransactionContext(),

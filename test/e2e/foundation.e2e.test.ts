@@ -216,6 +216,10 @@ describe('from a fresh database to an environment, through the CLI and GraphQL',
     expect(live.status).toBe(200);
     const ready = await fetch(`${t.url}/health/readiness`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: 'ok', database: 'ok' });
+    expect(await ready.json()).toEqual({
+      status: 'ok',
+      database: 'ok',
+      ...(t.app.db.embedded ? {} : { notifications: 'listening' }),
+    });
   });
 });

@@ -67,7 +67,10 @@ export async function createTestApp(
     SECRET_KEY: randomBytes(32).toString('hex'),
     ...env,
   });
-  const app = await createApp(config, { logger: createLogger('silent') });
+  // TEST_LOG_LEVEL=error (or debug…) shows a test server's logs when a test needs explaining.
+  const app = await createApp(config, {
+    logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+  });
   const { url } = await app.listen();
 
   const gql: TestApp['gql'] = async (query, variables, opts = {}) => {
