@@ -183,7 +183,8 @@ export interface Page<T> {
   readonly nodes: T[];
   readonly hasNextPage: boolean;
   readonly hasPreviousPage: boolean;
-  readonly totalCount: number;
+  /** The count of the whole list: run only when a client asks for `totalCount`. */
+  readonly totalCount: () => Promise<number>;
   /** Each node's cursor, in order. */
   readonly cursors: string[];
 }
@@ -252,7 +253,6 @@ export async function orderedPage<T extends { id: string | number }, F extends s
   const key = keys[order.field];
   const name = orderName(order);
   const after = args.after == null ? undefined : decodeCursor(args.after, name);
-  const totalCount = await em.count(entity, { $and: where } as FilterQuery<T>);
   const dir = order.direction === OrderDirection.ASC ? 'asc' : 'desc';
   const beyond = dir === 'asc' ? '$gt' : '$lt';
   const isId = key.path.length === 1 && key.path[0] === 'id';
@@ -285,7 +285,7 @@ export async function orderedPage<T extends { id: string | number }, F extends s
     nodes,
     hasNextPage: rows.length > args.first,
     hasPreviousPage: after !== undefined,
-    totalCount,
+    totalCount: once(() => em.count(entity, { $and: where } as FilterQuery<T>)),
     cursors: nodes.map((n) => encodeCursor(name, { value: key.value(n), id: String(n.id) })),
   };
 }
@@ -331,7 +331,7 @@ export function arrayPage<T extends { id: string | number }, F extends string>(
     nodes: page.map((r) => r.row),
     hasNextPage: rest.length > args.first,
     hasPreviousPage: after !== undefined,
-    totalCount: rows.length,
+    totalCount: () => Promise.resolve(rows.length),
     cursors: page.map((r) => encodeCursor(name, r.pos)),
   };
 }
@@ -371,7 +371,7 @@ export function connectionType<T extends object>(
         descriptions.totalCount ??
         'How many rows the whole list holds (every page), as the caller may see it.',
     })
-    totalCount!: number;
+    totalCount!: number | Promise<number>;
   }
   return Connection;
 }
@@ -380,7 +380,14 @@ export interface ConnectionValue<T> {
   edges: { cursor: string; node: T }[];
   nodes: T[];
   pageInfo: PageInfo;
-  totalCount: number;
+  /** A getter: the count query runs only when the field is read. */
+  readonly totalCount: Promise<number>;
+}
+
+/** `fn`'s promise, made on the first call and kept. */
+function once<R>(fn: () => Promise<R>): () => Promise<R> {
+  let made: Promise<R> | undefined;
+  return () => (made ??= fn());
 }
 
 /** A page as a connection value. */
@@ -395,7 +402,9 @@ export function toConnection<T>(page: Page<T>): ConnectionValue<T> {
       startCursor: edges[0]?.cursor ?? null,
       endCursor: edges.at(-1)?.cursor ?? null,
     },
-    totalCount: page.totalCount,
+    get totalCount() {
+      return page.totalCount();
+    },
   };
 }
 
