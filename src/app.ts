@@ -170,7 +170,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
             if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' });
             res.end(JSON.stringify({ detail: 'Internal server error' }));
           });
-        } else if (sdk.handle(req, res)) sdkRoute = sdkRouteLabel(path);
+        } else if (sdk.handle(req, res, context.requestId)) sdkRoute = sdkRouteLabel(path);
         else app(req, res);
       });
     });

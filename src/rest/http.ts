@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { requestContext } from '../shared/logger';
 
 /**
  * The SDK data plane's HTTP vocabulary on plain `node:http`: a parsed request, JSON
@@ -35,20 +34,6 @@ export function queryParam(call: SdkCall, name: string): string | undefined {
   return values.length ? values[values.length - 1] : undefined;
 }
 
-/**
- * The headers every response to this request carries, with the request id the server gave
- * the request (its sane `x-request-id`, or a new one) in place of the router's own.
- */
-export function responseHeaders(call: SdkCall): string[] {
-  const list = [...call.headers];
-  const id = requestContext.getStore()?.requestId;
-  if (id !== undefined) {
-    for (let i = 0; i < list.length; i += 2)
-      if (list[i]!.toLowerCase() === 'x-request-id') list[i + 1] = id;
-  }
-  return list;
-}
-
 /** Sends a response; a string or Buffer body is sent as it is, anything else as JSON. */
 export function send(
   call: SdkCall,
@@ -59,7 +44,7 @@ export function send(
   const { res } = call;
   if (res.headersSent) return;
   // One flat list, no setHeader(): the cheapest way through node:http's header handling.
-  const list = responseHeaders(call);
+  const list = [...call.headers];
   for (const name in headers) list.push(name, headers[name]!);
   if (body === undefined) {
     res.writeHead(status, list);
@@ -68,19 +53,11 @@ export function send(
   }
   const bytes = Buffer.isBuffer(body)
     ? body
-    : Buffer.from(typeof body === 'string' ? body : JSON.stringify(withRequestId(call, body)));
+    : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
   if (headers['Content-Type'] === undefined) list.push('Content-Type', 'application/json');
   list.push('Content-Length', String(bytes.length));
   res.writeHead(status, list);
   res.end(bytes);
-}
-
-/** An error body naming the router's request id names the server's instead (see above). */
-function withRequestId(call: SdkCall, body: unknown): unknown {
-  const id = requestContext.getStore()?.requestId;
-  if (id === undefined || id === call.requestId || !body || typeof body !== 'object') return body;
-  if ((body as { requestId?: unknown }).requestId !== call.requestId) return body;
-  return { ...body, requestId: id };
 }
 
 export type JsonBody = { readonly ok: true; readonly value: unknown } | { readonly ok: false };

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { Logger } from '../shared/logger';
-import { responseHeaders, type SdkCall, send } from './http';
+import { type SdkCall, send } from './http';
 import type { SdkCache } from './sdk-cache';
 
 /**
@@ -93,7 +93,7 @@ export class Realtime {
     }
     const updatedAt = stamp.getTime();
     res.writeHead(200, [
-      ...responseHeaders(call),
+      ...call.headers,
       'Content-Type',
       'text/event-stream; charset=utf-8',
       'Cache-Control',

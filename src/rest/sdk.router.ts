@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { MikroORM } from '@mikro-orm/core';
 import { isDatabaseUnavailable } from '../db/unavailable';
@@ -110,7 +109,8 @@ export class SdkApi {
   }
 
   /** Answers the request if it is for an SDK endpoint; false hands it on. */
-  handle(req: IncomingMessage, res: ServerResponse): boolean {
+  /** Answers the request when it is the SDK API's, under the request id the server gave it. */
+  handle(req: IncomingMessage, res: ServerResponse, requestId: string): boolean {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
@@ -121,7 +121,6 @@ export class SdkApi {
     const stream = route ? null : STREAM.exec(path);
     if (!route && !stream) return false;
 
-    const requestId = randomUUID();
     const call: SdkCall = {
       req,
       res,
