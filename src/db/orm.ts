@@ -3,6 +3,7 @@ import { Migrator } from '@mikro-orm/migrations';
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { MIGRATIONS } from '../../migrations';
 import type { Config } from '../config/config';
+import { TouchSubscriber } from '../environments/touch';
 import { startEmbeddedPostgres } from './embedded';
 import { ENTITIES } from './entities';
 
@@ -33,6 +34,8 @@ export function ormOptions(
     entities: ENTITIES,
     discovery: { disableDynamicFileAccess: true },
     extensions: [Migrator],
+    // Environment touches are written as each transaction commits (environments/touch.ts).
+    subscribers: [new TouchSubscriber()],
     migrations: {
       migrationsList: MIGRATIONS,
       path: 'migrations',

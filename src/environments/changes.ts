@@ -54,9 +54,14 @@ export function rootTransaction(trx: object): object {
 export function markChanged(tx: EntityManager, environmentIds: readonly number[]): void {
   const current = tx.getTransactionContext<object>();
   if (!current) throw new Error('environment changes must be recorded inside a transaction');
+  markChangedIn(current, environmentIds);
+}
+
+/** `markChanged` given the (knex) transaction object itself. */
+export function markChangedIn(trx: object, environmentIds: readonly number[]): void {
   // Savepoints belong to their root transaction: only its commit is final.
-  const trx = rootTransaction(current);
-  let ids = pending.get(trx);
-  if (!ids) pending.set(trx, (ids = new Set()));
+  const root = rootTransaction(trx);
+  let ids = pending.get(root);
+  if (!ids) pending.set(root, (ids = new Set()));
   for (const id of environmentIds) ids.add(id);
 }

@@ -1,6 +1,11 @@
-import type { EntityManager } from '@mikro-orm/core';
+import type {
+  EntityManager,
+  EventSubscriber,
+  Transaction,
+  TransactionEventArgs,
+} from '@mikro-orm/core';
 import { CHANGE_CHANNEL, changePayload, changeSource } from '../db/change-feed';
-import { markChanged } from './changes';
+import { markChanged, markChangedIn, rootTransaction } from './changes';
 
 export type EnvironmentScope =
   | { readonly organisationId: number }
@@ -24,29 +29,60 @@ function scopeSql(which: EnvironmentScope): [string, number] {
 const notify = (version: string): string =>
   `pg_notify('${CHANGE_CHANNEL}', id || ':' || ${version} || ':' || ?::text)`;
 
+/** The scopes each open root transaction (knex transaction object) has touched so far. */
+const pendingTouches = new WeakMap<object, EnvironmentScope[]>();
+
 /**
- * Marks environments' documents as changed (`updated_at`), inside the caller's transaction,
- * and has the change published once it commits: in this process through `markChanged`, to
- * other nodes through a NOTIFY in the same statement. SDKs compare this stamp
- * (X-Flagsmith-Document-Updated-At) to decide whether to refetch.
+ * Marks environments' documents as changed (`updated_at`) when the caller's transaction
+ * commits, and has the change published once it has: in this process through
+ * `markChanged`, to other nodes through a NOTIFY in the same statement. SDKs compare this
+ * stamp (X-Flagsmith-Document-Updated-At) to decide whether to refetch.
+ *
+ * The rows are not written here but just before the commit (`TouchSubscriber`), all in one
+ * statement that locks them in id order: a transaction that touched several environments
+ * one by one (a bulk change across environments, a project-wide change after a single
+ * one) would otherwise lock them in its own order, and deadlock against another doing the
+ * same in a different order.
  */
-export async function touchEnvironments(tx: EntityManager, which: EnvironmentScope): Promise<void> {
-  const [where, param] = scopeSql(which);
-  const now = new Date();
-  // The rows are locked in id order first: two changes to one project at once would
-  // otherwise lock its environments in whatever order each scan met them, and deadlock.
-  const rows: { id: number }[] = await tx
-    .getConnection()
-    .execute(
-      `update environments set updated_at = ? where id in (select id from environments where ${where} order by id for no key update) returning id, ${notify('?::text')}`,
-      [now, param, String(now.getTime()), changeSource(tx)],
-      'all',
-      tx.getTransactionContext(),
+export function touchEnvironments(tx: EntityManager, which: EnvironmentScope): void {
+  const current = tx.getTransactionContext<object>();
+  if (!current) throw new Error('environments must be touched inside a transaction');
+  const trx = rootTransaction(current);
+  const scopes = pendingTouches.get(trx);
+  if (scopes) scopes.push(which);
+  else pendingTouches.set(trx, [which]);
+}
+
+/**
+ * Writes the touches of a committing transaction (see `touchEnvironments`). Part of every
+ * ORM's configuration (db/orm.ts), so no transaction can commit with its touches unwritten.
+ */
+export class TouchSubscriber implements EventSubscriber {
+  async beforeTransactionCommit(args: TransactionEventArgs): Promise<void> {
+    const trx = args.transaction as object | undefined;
+    const scopes = trx && pendingTouches.get(trx);
+    if (!trx || !scopes) return;
+    pendingTouches.delete(trx);
+    const conditions = scopes.map(scopeSql);
+    const now = new Date();
+    const rows: { id: number }[] = await args.em
+      .getConnection()
+      .execute(
+        `update environments set updated_at = ? where id in (select id from environments where ${conditions.map(([where]) => `(${where})`).join(' or ')} order by id for no key update) returning id, ${notify('?::text')}`,
+        [
+          now,
+          ...conditions.map(([, param]) => param),
+          String(now.getTime()),
+          changeSource(args.em),
+        ],
+        'all',
+        trx as Transaction,
+      );
+    markChangedIn(
+      trx,
+      rows.map((r) => r.id),
     );
-  markChanged(
-    tx,
-    rows.map((r) => r.id),
-  );
+  }
 }
 
 /**

@@ -237,7 +237,7 @@ export class FeatureStateService {
       before,
       after,
     });
-    await touchEnvironments(tx, { environmentId: environment.id });
+    touchEnvironments(tx, { environmentId: environment.id });
   }
   /**
    * Webhook events for a feature's environment defaults as a whole: FLAG_FEATURE_CREATED

@@ -119,7 +119,7 @@ export class FeatureService {
         null,
       );
       await this.featureStates.announceDefaults(tx, p, feature, project, 'created');
-      await touchEnvironments(tx, { projectId: project.id });
+      touchEnvironments(tx, { projectId: project.id });
       return feature;
     });
   }
@@ -158,7 +158,7 @@ export class FeatureService {
         `Flag / Remote Config updated: ${feature.name}`,
         before,
       );
-      await touchEnvironments(tx, { projectId: project.id });
+      touchEnvironments(tx, { projectId: project.id });
       return feature;
     });
   }
@@ -177,7 +177,7 @@ export class FeatureService {
         before: pick(feature, AUDITED),
       });
       await this.featureStates.announceDefaults(tx, p, feature, project, 'deleted');
-      await touchEnvironments(tx, { projectId: project.id });
+      touchEnvironments(tx, { projectId: project.id });
       await tx.nativeDelete(Feature, { id: feature.id });
     });
   }
@@ -357,7 +357,7 @@ export class FeatureService {
   ): Promise<void> {
     const project = await tx.findOneOrFail(Project, feature.project.id);
     await this.record(tx, p, project, feature, ChangeType.UPDATE, log, null);
-    await touchEnvironments(tx, { projectId: project.id });
+    touchEnvironments(tx, { projectId: project.id });
   }
 
   private async record(

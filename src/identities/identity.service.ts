@@ -172,7 +172,7 @@ export class IdentityService {
       );
       await tx.nativeDelete(Identity, { id: identity.id });
       // Its overrides were part of the environment document.
-      if (overrides > 0) await touchEnvironments(tx, { environmentId: identity.environment.id });
+      if (overrides > 0) touchEnvironments(tx, { environmentId: identity.environment.id });
     });
   }
 

@@ -112,7 +112,7 @@ export class OrganisationService {
       });
       await tx.flush();
       // Organisation settings travel in every environment's document.
-      await touchEnvironments(tx, { organisationId: org.id });
+      touchEnvironments(tx, { organisationId: org.id });
       return org;
     });
   }

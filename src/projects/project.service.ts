@@ -97,7 +97,7 @@ export class ProjectService {
       });
       await tx.flush();
       // Project settings travel in every environment's document.
-      await touchEnvironments(tx, { projectId: project.id });
+      touchEnvironments(tx, { projectId: project.id });
       return project;
     });
   }

@@ -93,7 +93,7 @@ export class TagService {
       });
       await tx.nativeDelete(Tag, { id: tag.id });
       // Tags travel in the environment document with each feature.
-      await touchEnvironments(tx, { projectId: project.id });
+      touchEnvironments(tx, { projectId: project.id });
     });
   }
 

@@ -268,7 +268,7 @@ export class SegmentOverrideService {
         before: { segmentOverrideIds: before },
         after: { segmentOverrideIds: ids },
       });
-      await touchEnvironments(tx, { environmentId: environment.id });
+      touchEnvironments(tx, { environmentId: environment.id });
       return ordered;
     });
   }

@@ -77,7 +77,7 @@ export class SegmentService {
           rules: input.rules,
         },
       );
-      await touchEnvironments(tx, { projectId: project.id });
+      touchEnvironments(tx, { projectId: project.id });
       return segment;
     });
   }
@@ -116,7 +116,7 @@ export class SegmentService {
           rules: input.rules ?? oldRules,
         },
       );
-      await touchEnvironments(tx, { projectId: project.id });
+      touchEnvironments(tx, { projectId: project.id });
       return segment;
     });
   }
@@ -143,7 +143,7 @@ export class SegmentService {
       for (const o of groups.values()) {
         await renumberOverrides(tx, o.feature.id, o.environment.id);
       }
-      await touchEnvironments(tx, { projectId: project.id });
+      touchEnvironments(tx, { projectId: project.id });
     });
   }
 

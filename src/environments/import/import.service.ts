@@ -173,7 +173,7 @@ export class ImportService {
           log: `Environment imported from a Flagsmith document: ${environment.name}`,
           after: { apiKey: environment.apiKey, writes: changes.count },
         });
-        await touchEnvironments(tx, { environmentId: environment.id });
+        touchEnvironments(tx, { environmentId: environment.id });
       }
       return {
         organisation,
