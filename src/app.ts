@@ -16,7 +16,12 @@ import { ChangeFeed } from './db/change-feed';
 import { type Database, migrate, openDatabase } from './db/orm';
 import { isDatabaseUnavailable } from './db/unavailable';
 import type { GraphQLContext } from './graphql/context';
-import { DATABASE_UNAVAILABLE_ERROR, errorLogging, formatError } from './graphql/errors';
+import {
+  DATABASE_UNAVAILABLE_ERROR,
+  errorLogging,
+  formatError,
+  throttledStatus,
+} from './graphql/errors';
 import { Loaders } from './graphql/loaders';
 import { graphqlProtection, introspectionGate } from './graphql/protection';
 import { buildFlagwardSchema } from './graphql/schema';
@@ -210,6 +215,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       plugins: [
         ...protection.plugins,
         errorLogging(logger),
+        throttledStatus(),
         introspectionGate(config.graphql.introspection),
         ApolloServerPluginLandingPageDisabled(),
         // No drain plugin: close() drains the HTTP server itself (HttpDrain) before stopping Apollo.

@@ -60,6 +60,9 @@ const envSchema = z.object({
   LOGIN_MAX_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).max(100_000).default(50),
   LOGIN_THROTTLE_WINDOW_SECONDS: z.coerce.number().positive().max(86_400).default(900),
   LOGIN_BLOCK_SECONDS: z.coerce.number().positive().max(86_400).default(900),
+  PASSWORD_RESET_MAX_PER_EMAIL: z.coerce.number().int().min(1).max(1000).default(5),
+  PASSWORD_RESET_MAX_PER_ADDRESS: z.coerce.number().int().min(1).max(100_000).default(20),
+  API_KEY_MAX_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).max(100_000).default(20),
   WEBHOOK_WORKER: bool.default(true),
   WEBHOOK_ALLOWED_NETWORKS: z
     .string()
@@ -218,13 +221,21 @@ export interface MailConfig {
   readonly from: string;
 }
 
+/** Limits on attempts, counted in the database (every node sees the same counts). */
 export interface LoginThrottleConfig {
-  /** Failed sign-ins for one account within `windowMs` before it is blocked. */
+  /** Failed sign-ins (passwords and two-factor codes) for one account within `windowMs`. */
   readonly perAccount: number;
   /** Failed sign-ins from one client address within `windowMs` before it is blocked. */
   readonly perAddress: number;
+  /** Password-reset requests for one e-mail address within `windowMs`. */
+  readonly resetPerEmail: number;
+  /** Password-reset requests from one client address within `windowMs`. */
+  readonly resetPerAddress: number;
+  /** Requests with a wrong organisation API key from one client address within `windowMs`. */
+  readonly apiKeyFailuresPerAddress: number;
+  /** The window every attempt above is counted in. */
   readonly windowMs: number;
-  /** How long a blocked account or address is refused. */
+  /** How long a subject that reached its limit is refused. */
   readonly blockMs: number;
 }
 
@@ -318,6 +329,9 @@ export function loadConfig(env: Env): Config {
     loginThrottle: {
       perAccount: e.LOGIN_MAX_FAILURES_PER_ACCOUNT,
       perAddress: e.LOGIN_MAX_FAILURES_PER_ADDRESS,
+      resetPerEmail: e.PASSWORD_RESET_MAX_PER_EMAIL,
+      resetPerAddress: e.PASSWORD_RESET_MAX_PER_ADDRESS,
+      apiKeyFailuresPerAddress: e.API_KEY_MAX_FAILURES_PER_ADDRESS,
       windowMs: Math.round(e.LOGIN_THROTTLE_WINDOW_SECONDS * 1000),
       blockMs: Math.round(e.LOGIN_BLOCK_SECONDS * 1000),
     },

@@ -93,3 +93,30 @@ export function errorLogging(logger: Logger): ApolloServerPlugin<GraphQLContext>
     },
   };
 }
+
+/**
+ * A request refused by a rate limit (TOO_MANY_REQUESTS) is answered with HTTP 429 and the
+ * standard `Retry-After` header, besides `extensions.retryAfterSeconds`.
+ */
+export function throttledStatus(): ApolloServerPlugin<GraphQLContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ errors, response }) {
+          const throttled = errors
+            ?.map((error) => unwrapResolverError(error))
+            .find(
+              (error): error is AppError =>
+                error instanceof AppError && error.code === 'TOO_MANY_REQUESTS',
+            );
+          if (!throttled) return;
+          response.http.status = 429;
+          response.http.headers.set(
+            'retry-after',
+            String(throttled.extensions.retryAfterSeconds ?? 1),
+          );
+        },
+      };
+    },
+  };
+}

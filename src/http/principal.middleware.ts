@@ -1,6 +1,7 @@
 import type { Orm } from '../db/orm';
 import type { NextFunction, Request, Response } from 'express';
 import type { ApiKeyService } from '../organisations/api-key.service';
+import { TooManyRequestsError } from '../shared/errors';
 import { sha256Hex } from '../shared/ids';
 import { LoginMethod } from '../users/login-method';
 import type { LoginService } from '../users/login.service';
@@ -59,12 +60,19 @@ export function principalMiddleware(
     const apiKey = API_KEY.exec(authorization);
     if (apiKey?.[1]) {
       deps.apiKeys
-        .authenticate(orm.em.fork(), apiKey[1])
+        .authenticate(orm.em.fork(), apiKey[1], req.ip)
         .then((found) => {
           req.principal = found ?? ANONYMOUS;
           next();
         })
-        .catch(next);
+        .catch((err: unknown) => {
+          if (!(err instanceof TooManyRequestsError)) return next(err);
+          // Before GraphQL runs: answered here in its shape, with the standard header.
+          res
+            .status(429)
+            .set('Retry-After', String(err.extensions.retryAfterSeconds))
+            .json({ errors: [{ message: err.message, extensions: err.extensions }] });
+        });
       return;
     }
     const match = BEARER.exec(authorization);

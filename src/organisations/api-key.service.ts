@@ -4,7 +4,9 @@ import { AuditObjectType, type AuditService, ChangeType } from '../audit/audit.s
 import type { PermissionService } from '../permissions/permission.service';
 import { Role, RoleAssignment } from '../roles/role.entity';
 import type { Page } from '../shared/cursor';
-import { ValidationError } from '../shared/errors';
+import type { LoginThrottleConfig } from '../config/config';
+import { attempts } from '../shared/attempt-counter';
+import { TooManyRequestsError, ValidationError } from '../shared/errors';
 import { type NamedListArgs, namedPage } from '../shared/named-list';
 import { parseId } from '../shared/id-arg';
 import { sha256Hex, shortUuid } from '../shared/ids';
@@ -17,7 +19,10 @@ const KEY_FORMAT = /^([2-9A-HJ-NP-Za-km-z]{8})\.([2-9A-HJ-NP-Za-km-z]{32})$/;
 
 /** Organisation API keys: created by organisation admins, shown once, stored hashed. */
 export class ApiKeyService {
-  constructor(private readonly audit: AuditService) {}
+  constructor(
+    private readonly audit: AuditService,
+    private readonly limits: LoginThrottleConfig,
+  ) {}
 
   /** A page of an organisation's API keys. */
   list(
@@ -107,8 +112,37 @@ export class ApiKeyService {
     });
   }
 
-  /** The principal an `Api-Key` credential stands for, or null when it is not a usable key. */
-  async authenticate(em: EntityManager, presented: string): Promise<Principal | null> {
+  /**
+   * The principal an `Api-Key` credential stands for, or null when it is not a usable key.
+   *
+   * Wrong keys are counted per client address; an address past the limit is refused with
+   * TOO_MANY_REQUESTS (even for a right key, so a block tells nothing) until the block ends.
+   * They are not counted per key: with a 32-character random secret no key can be guessed,
+   * and blocking a key for the wrong tries of others would only let anyone who saw its
+   * public prefix switch off an organisation's automation.
+   */
+  async authenticate(
+    em: EntityManager,
+    presented: string,
+    address: string | undefined,
+  ): Promise<Principal | null> {
+    const subject = `api-key-address:${address || 'unknown'}`;
+    const retryAfter = await attempts.blockedFor(em, [subject]);
+    if (retryAfter > 0) {
+      throw new TooManyRequestsError(
+        `Too many requests with a wrong API key; try again in ${retryAfter} seconds`,
+        retryAfter,
+      );
+    }
+    const found = await this.find(em, presented);
+    if (!found) {
+      const { apiKeyFailuresPerAddress: limit, windowMs, blockMs } = this.limits;
+      await attempts.count(em, subject, { limit, windowMs, blockMs });
+    }
+    return found;
+  }
+
+  private async find(em: EntityManager, presented: string): Promise<Principal | null> {
     const parts = KEY_FORMAT.exec(presented);
     if (!parts) return null;
     const row = await em.findOne(OrganisationApiKey, { prefix: parts[1]! });

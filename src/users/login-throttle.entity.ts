@@ -1,8 +1,10 @@
 import { Entity, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
 
 /**
- * Failed sign-in attempts per subject (`account:<email>` or `address:<ip>`), kept in the
- * database so that every node of a cluster counts the same attempts.
+ * Attempts per subject (failed sign-ins: `account:<email>`, `address:<ip>`; password-reset
+ * requests: `reset-email:<email>`, `reset-address:<ip>`; wrong API keys:
+ * `api-key-address:<ip>`), kept in the database so that every node of a cluster counts the
+ * same attempts (src/shared/attempt-counter.ts).
  */
 @Entity({ tableName: 'login_throttles' })
 export class LoginThrottle {

@@ -7,7 +7,7 @@ import express, {
 } from 'express';
 import type { Orm } from '../db/orm';
 import type { Services } from '../services';
-import { AppError } from '../shared/errors';
+import { AppError, TooManyRequestsError } from '../shared/errors';
 import { LoginMethod, type OAuthProvider } from './login-method';
 import { OAuthProviderError, PROVIDER_LABEL } from './oauth.service';
 import { CALLBACK_PATH, type OAuthProfile, STRATEGY_NAME } from './oauth.strategies';
@@ -227,6 +227,9 @@ ${field('code', 'Code', 'text', '', 'autocomplete="one-time-code" inputmode="tex
         delete req.session.twoFactorLogin;
         refuse(res, err.status, err.message);
         return;
+      }
+      if (err instanceof TooManyRequestsError) {
+        res.set('retry-after', String(err.extensions.retryAfterSeconds));
       }
       pageHeaders(res);
       res

@@ -34,9 +34,9 @@ export class PasswordResetResolver {
   @Requires(Public)
   async requestPasswordReset(
     @Args() { email }: RequestPasswordResetArgs,
-    @Ctx() { em, services }: GraphQLContext,
+    @Ctx() { em, services, req }: GraphQLContext,
   ): Promise<boolean> {
-    await services.passwordReset.request(em, email);
+    await services.passwordReset.request(em, email, req.ip);
     return true;
   }
 

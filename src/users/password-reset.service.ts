@@ -2,7 +2,9 @@ import type { EntityManager } from '@mikro-orm/core';
 import type { AuditService } from '../audit/audit.service';
 import type { Mailer } from '../mail/mailer';
 import { PermissionService } from '../permissions/permission.service';
-import { ValidationError } from '../shared/errors';
+import type { LoginThrottleConfig } from '../config/config';
+import { attempts } from '../shared/attempt-counter';
+import { TooManyRequestsError, ValidationError } from '../shared/errors';
 import { randomSecret, sha256Hex } from '../shared/ids';
 import type { Logger } from '../shared/logger';
 import { PasswordResetToken } from './password-reset-token.entity';
@@ -24,7 +26,11 @@ export class PasswordResetService {
     readonly sessions: SessionService,
     readonly audit: AuditService,
     private readonly mailer: Mailer,
-    private readonly options: { readonly publicUrl: string; readonly ttlMs: number },
+    private readonly options: {
+      readonly publicUrl: string;
+      readonly ttlMs: number;
+      readonly limits: LoginThrottleConfig;
+    },
     private readonly logger: Logger,
   ) {}
 
@@ -32,8 +38,26 @@ export class PasswordResetService {
    * Mails a reset link when an active user has this e-mail. The caller learns nothing
    * either way: the answer is the same, and the mail is sent in the background so the
    * time taken does not depend on it.
+   *
+   * Requests are limited per e-mail address (no inbox gets flooded) and per client address
+   * (nobody walks a list of addresses), counted whether or not an account exists; past a
+   * limit, TOO_MANY_REQUESTS until the block ends.
    */
-  async request(em: EntityManager, email: string): Promise<void> {
+  async request(em: EntityManager, email: string, address: string | undefined): Promise<void> {
+    const subjects = [
+      `reset-email:${email.trim().toLowerCase()}`,
+      `reset-address:${address || 'unknown'}`,
+    ] as const;
+    const retryAfter = await attempts.blockedFor(em, subjects);
+    if (retryAfter > 0) {
+      throw new TooManyRequestsError(
+        `Too many password reset requests; try again in ${retryAfter} seconds`,
+        retryAfter,
+      );
+    }
+    const { resetPerEmail, resetPerAddress, windowMs, blockMs } = this.options.limits;
+    await attempts.count(em, subjects[0], { limit: resetPerEmail, windowMs, blockMs });
+    await attempts.count(em, subjects[1], { limit: resetPerAddress, windowMs, blockMs });
     const user = await this.users.findByEmail(em, email);
     if (!user || !user.isActive) return;
     const url = await this.issue(em, user);
