@@ -131,20 +131,50 @@ export function compareCodePoints(a: string, b: string): number {
   return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
 }
 
-/** Python's `repr()` of a JSON value (used when a list item is itself a list or object). */
+/**
+ * Python's `repr()` of a JSON value (used when a list item is itself a list or object).
+ * Iterative: a value read from a request body may nest deeper than the call stack goes.
+ */
 export function pythonRepr(value: unknown): string {
+  const out: string[] = [];
+  // Work left to do, last first: values to write, or text to write as it is.
+  const work: ({ readonly text: string } | { readonly value: unknown })[] = [{ value }];
+  for (let next = work.pop(); next !== undefined; next = work.pop()) {
+    if ('text' in next) {
+      out.push(next.text);
+      continue;
+    }
+    const v = next.value;
+    if (Array.isArray(v)) {
+      work.push({ text: ']' });
+      for (let i = v.length - 1; i >= 0; i--) {
+        work.push({ value: v[i] as unknown });
+        if (i > 0) work.push({ text: ', ' });
+      }
+      work.push({ text: '[' });
+    } else if (v !== null && typeof v === 'object') {
+      const entries = Object.entries(v);
+      work.push({ text: '}' });
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const [k, item] = entries[i]!;
+        work.push({ value: item as unknown });
+        work.push({ text: `${pythonStringRepr(k)}: ` });
+        if (i > 0) work.push({ text: ', ' });
+      }
+      work.push({ text: '{' });
+    } else {
+      out.push(scalarRepr(v));
+    }
+  }
+  return out.join('');
+}
+
+function scalarRepr(value: unknown): string {
   if (value === null || value === undefined) return 'None';
   if (typeof value === 'string') return pythonStringRepr(value);
   if (typeof value === 'boolean') return value ? 'True' : 'False';
   if (typeof value === 'number') {
     return Number.isInteger(value) ? BigInt(value).toString() : pythonFloatRepr(value);
-  }
-  if (Array.isArray(value)) return `[${value.map(pythonRepr).join(', ')}]`;
-  if (typeof value === 'object') {
-    const entries = Object.entries(value).map(
-      ([k, v]) => `${pythonStringRepr(k)}: ${pythonRepr(v)}`,
-    );
-    return `{${entries.join(', ')}}`;
   }
   return String(value);
 }

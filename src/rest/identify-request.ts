@@ -34,6 +34,9 @@ export const NOT_BLANK = 'This field may not be blank.';
 export const NOT_STRING = 'Not a valid string.';
 export const NOT_BOOLEAN = 'Must be a valid boolean.';
 export const tooLong = (n: number): string => `Ensure this field has no more than ${n} characters.`;
+/** DRF's `ProhibitNullCharactersValidator` (every CharField): PostgreSQL text cannot hold NUL. */
+export const NULL_CHARACTERS = 'Null characters are not allowed.';
+export const hasNul = (text: string): boolean => text.includes('\u0000');
 
 /** Python's type names, as DRF quotes them. */
 export function pythonType(value: unknown): string {
@@ -143,6 +146,7 @@ function parseTrait(item: unknown): Parsed<TraitRequest> {
   else if (typeof key !== 'string' && typeof key !== 'number') errors.trait_key = [NOT_STRING];
   else if (String(key).trim() === '') errors.trait_key = [NOT_BLANK];
   else if (String(key).length > TRAIT_KEY_LIMIT) errors.trait_key = [tooLong(TRAIT_KEY_LIMIT)];
+  else if (hasNul(String(key))) errors.trait_key = [NULL_CHARACTERS];
 
   let value: TypedTraitValue | null = null;
   if (!('trait_value' in item)) errors.trait_value = [REQUIRED];
@@ -152,6 +156,8 @@ function parseTrait(item: unknown): Parsed<TraitRequest> {
       errors.trait_value = [
         `Value string is too long. Must be less than ${TRAIT_STRING_LIMIT} character`,
       ];
+    else if (typeof value.value === 'string' && hasNul(value.value))
+      errors.trait_value = [NULL_CHARACTERS];
   }
   let transient = false;
   if (item.transient !== undefined && item.transient !== null) {
@@ -180,6 +186,7 @@ export function parseIdentifyRequest(body: unknown): Parsed<IdentifyRequest> {
   if (typeof rawIdentifier === 'string' || typeof rawIdentifier === 'number') {
     const text = String(rawIdentifier).trim();
     if (text.length > IDENTIFIER_LIMIT) errors.identifier = [tooLong(IDENTIFIER_LIMIT)];
+    else if (hasNul(text)) errors.identifier = [NULL_CHARACTERS];
     identifier = text === '' ? null : text;
   } else if (rawIdentifier !== undefined && rawIdentifier !== null) {
     errors.identifier = [NOT_STRING];

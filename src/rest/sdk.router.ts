@@ -8,7 +8,13 @@ import { analyticsRoutes } from './analytics.router';
 import { AnswerCache } from './answer-cache';
 import { CORS_HEADERS, preflight } from './cors';
 import { header, type SdkCall, queryParam, readJson, RequestAborted, send } from './http';
-import { parseIdentifyRequest } from './identify-request';
+import {
+  hasNul,
+  IDENTIFIER_LIMIT,
+  NULL_CHARACTERS,
+  parseIdentifyRequest,
+  tooLong,
+} from './identify-request';
 import type { Realtime } from './realtime';
 import { OFREP_FLAG_PREFIX, ofrepRoutes } from './ofrep';
 import { type SdkCache, type SdkEnvironment } from './sdk-cache';
@@ -236,6 +242,12 @@ function getIdentity(
     if (!identifier) {
       // Flagsmith answers 200 here (a TODO in Core asks whether 400 would break clients).
       send(call, 200, { detail: 'Missing identifier' });
+      return;
+    }
+    // Refused as POST identities/ refuses it (the identifier column can hold neither).
+    if (identifier.length > IDENTIFIER_LIMIT || hasNul(identifier)) {
+      const problem = hasNul(identifier) ? NULL_CHARACTERS : tooLong(IDENTIFIER_LIMIT);
+      send(call, 400, { identifier: [problem] });
       return;
     }
     const entry = await cache.environment(environmentId);

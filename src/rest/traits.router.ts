@@ -9,11 +9,13 @@ import { TRAIT_STRING_LIMIT, traitValueOf, type TypedTraitValue } from '../ident
 import type { CachedEnvironment } from './document-cache';
 import { readJson, type SdkCall, send } from './http';
 import {
+  hasNul,
   IDENTIFIER_LIMIT,
   isObject,
   NOT_BLANK,
   NOT_NULL,
   NOT_STRING,
+  NULL_CHARACTERS,
   pythonType,
   REQUIRED,
   TRAIT_KEY_LIMIT,
@@ -68,6 +70,7 @@ function charField(value: unknown, limit: number): string | string[] {
   const text = String(value).trim();
   if (text === '') return [NOT_BLANK];
   if (text.length > limit) return [tooLong(limit)];
+  if (hasNul(text)) return [NULL_CHARACTERS];
   return text;
 }
 
@@ -105,6 +108,8 @@ function checkItem(item: unknown): Checked<TraitItem> {
       errors.trait_value = [
         `Value string is too long. Must be less than ${TRAIT_STRING_LIMIT} character`,
       ];
+    } else if (typeof value.value === 'string' && hasNul(value.value)) {
+      errors.trait_value = [NULL_CHARACTERS];
     }
   }
   if (Object.keys(errors).length > 0 || Array.isArray(key) || !value) return { ok: false, errors };
@@ -222,8 +227,11 @@ export function traitsRoutes(orm: MikroORM, cache: SdkCache): [string, SdkRoute]
         return;
       }
       const key = item.trait_key;
-      if (typeof key === 'string' || typeof key === 'number')
-        deletes.push({ identifier: String(identifier).trim(), key: String(key).trim() });
+      // A NUL is in no stored identifier or key: such a delete has nothing to delete.
+      if (typeof key === 'string' || typeof key === 'number') {
+        const target = { identifier: String(identifier).trim(), key: String(key).trim() };
+        if (!hasNul(target.identifier) && !hasNul(target.key)) deletes.push(target);
+      }
     }
     const checked = sets.map(checkItem);
     if (checked.some((c) => !c.ok)) {

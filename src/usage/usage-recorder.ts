@@ -79,7 +79,13 @@ export class UsageRecorder {
 
   /** `count` evaluations of the feature named, as an SDK's analytics reported them. */
   countEvaluation(environmentId: number, featureName: string, count: number): void {
-    if (count <= 0 || featureName.length > MAX_FEATURE_NAME_LENGTH) return;
+    // No feature is named so (PostgreSQL text holds no NUL, and one would fail the flush).
+    if (
+      count <= 0 ||
+      featureName.length > MAX_FEATURE_NAME_LENGTH ||
+      featureName.includes('\u0000')
+    )
+      return;
     const key = JSON.stringify([environmentId, this.today(), featureName]);
     if (!this.evaluations.has(key) && this.evaluations.size >= MAX_PENDING_EVALUATIONS) {
       if (!this.droppedWarned) {

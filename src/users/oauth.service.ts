@@ -79,6 +79,12 @@ export class OAuthService {
     const strategy = this.deps.strategies[provider];
     if (!strategy) return Promise.reject(new Error(this.notConfiguredMessage(provider)));
     const label = PROVIDER_LABEL[provider];
+    // A token is visible ASCII (RFC 6750's b64token); anything else cannot even be sent.
+    if (!/^[\x21-\x7e]+$/.test(accessToken)) {
+      return Promise.reject(
+        new OAuthProviderError(`${label} did not accept the access token`, true),
+      );
+    }
     return new Promise((resolve, reject) => {
       strategy.userProfile(accessToken, (err, profile) => {
         if (err) {

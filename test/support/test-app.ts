@@ -5,7 +5,7 @@ import {
   OrganisationMembership,
   OrganisationRole,
 } from '../../src/organisations/membership.entity';
-import { createLogger } from '../../src/shared/logger';
+import { createLogger, type Logger } from '../../src/shared/logger';
 import type { User } from '../../src/users/user.entity';
 import { createTestStorage, type TestStorage } from './database';
 
@@ -54,11 +54,13 @@ export const PASSWORD = 'correct horse battery staple';
 
 /**
  * A real Flagward on a fresh database, listening on a loopback port. `env` adds or overrides
- * settings (e.g. WEBHOOK_ALLOWED_NETWORKS for local webhook receivers).
+ * settings (e.g. WEBHOOK_ALLOWED_NETWORKS for local webhook receivers); `options.logger`
+ * receives the server's logs (tests that read them).
  */
 export async function createTestApp(
   storage?: TestStorage,
   env: Readonly<Record<string, string>> = {},
+  options: { readonly logger?: Logger } = {},
 ): Promise<TestApp> {
   const store = storage ?? (await createTestStorage());
   const config = loadConfig({
@@ -69,7 +71,7 @@ export async function createTestApp(
   });
   // TEST_LOG_LEVEL=error (or debug…) shows a test server's logs when a test needs explaining.
   const app = await createApp(config, {
-    logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+    logger: options.logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
   });
   const { url } = await app.listen();
 
