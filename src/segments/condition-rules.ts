@@ -1,4 +1,5 @@
 import { RE2JS } from 're2js';
+import { MAX_REGEX_PROGRAM, regexProgramSize } from '../engine/regex';
 import { ValidationError } from '../shared/errors';
 import { ConditionOperator, RuleType } from './segment.entity';
 
@@ -95,15 +96,22 @@ function inListProblem(value: string): string | null {
   return bad >= 0 ? `item ${bad} of the JSON array must be a string` : null;
 }
 
-/** REGEX patterns are compiled on save by the linear-time engine evaluation uses. */
+/**
+ * REGEX patterns are compiled on save by the linear-time engine evaluation uses, and refused
+ * when they compile to a program so large that matching long values would be slow.
+ */
 function regexProblem(pattern: string): string | null {
   try {
     RE2JS.compile(pattern);
-    return null;
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     return `is not a valid regular expression: ${reason.slice(0, 200)}`;
   }
+  const size = regexProgramSize(pattern);
+  if (size !== null && size > MAX_REGEX_PROGRAM) {
+    return `is too complex a regular expression: it compiles to ${size} instructions, at most ${MAX_REGEX_PROGRAM} (counted repetitions such as {100} multiply what they repeat)`;
+  }
+  return null;
 }
 
 /** The first problem of one condition as `[part, message]`, or null. */
