@@ -17,6 +17,6 @@ export interface GraphQLContext {
   readonly req: Request;
   readonly res: Response;
   readonly requestId: string;
-  /** Type-level requirement results, per object (memoised by the middleware). */
+  /** Type-level requirement results, per object (memoised by permissions/type-requirements.ts). */
   readonly typeChecks: WeakMap<object, Promise<boolean>>;
 }

@@ -11,7 +11,7 @@ import { IdentityResolver, TraitResolver } from '../identities/identity.resolver
 import { OrganisationApiKeyResolver } from '../organisations/api-key.resolver';
 import { MembershipResolver, OrganisationResolver } from '../organisations/organisation.resolver';
 import { authChecker } from '../permissions/auth-checker';
-import { requirementMiddleware } from '../permissions/requirement.middleware';
+import { enforceTypeRequirements } from '../permissions/type-requirements';
 import { ProjectResolver } from '../projects/project.resolver';
 import { TagResolver } from '../projects/tag.resolver';
 import { SegmentOverrideResolver, SegmentResolver } from '../segments/segment.resolver';
@@ -61,14 +61,14 @@ export const RESOLVERS = [
   GrantResolver,
 ] as const;
 
-export function buildFlagwardSchema(): Promise<GraphQLSchema> {
-  return buildSchema({
+export async function buildFlagwardSchema(): Promise<GraphQLSchema> {
+  const schema = await buildSchema({
     resolvers: [...RESOLVERS],
     authChecker,
     authMode: 'error',
-    globalMiddlewares: [requirementMiddleware],
     validateFn: validateArgs,
   });
+  return enforceTypeRequirements(schema);
 }
 
 /** The committed `schema.graphql`: sorted, so that it only changes when the API does. */

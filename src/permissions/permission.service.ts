@@ -83,6 +83,9 @@ const EMPTY: Snapshot = {
  */
 export class PermissionService {
   private snapshot: Promise<Snapshot> | undefined;
+  /** Where projects and environments sit, read once per request (a page asks per row). */
+  private readonly projectScopes = new Map<number, Promise<ScopeRef>>();
+  private readonly environmentScopes = new Map<number, Promise<ScopeRef>>();
 
   constructor(
     private readonly em: EntityManager,
@@ -261,14 +264,29 @@ export class PermissionService {
     return this.environmentScope(record instanceof Environment ? record.id : record.environment.id);
   }
 
-  private async projectScope(projectId: number): Promise<ScopeRef> {
-    const project = await this.em.findOneOrFail(Project, projectId);
-    return { organisationId: project.organisation.id, projectId };
+  private projectScope(projectId: number): Promise<ScopeRef> {
+    let scope = this.projectScopes.get(projectId);
+    if (!scope) {
+      scope = this.em
+        .findOneOrFail(Project, projectId)
+        .then((project) => ({ organisationId: project.organisation.id, projectId }));
+      this.projectScopes.set(projectId, scope);
+      scope.catch(() => this.projectScopes.delete(projectId)); // not cached when missing
+    }
+    return scope;
   }
 
-  private async environmentScope(environmentId: number): Promise<ScopeRef> {
-    const environment = await this.em.findOneOrFail(Environment, environmentId);
-    return { ...(await this.projectScope(environment.project.id)), environmentId };
+  private environmentScope(environmentId: number): Promise<ScopeRef> {
+    let scope = this.environmentScopes.get(environmentId);
+    if (!scope) {
+      scope = this.em.findOneOrFail(Environment, environmentId).then(async (environment) => ({
+        ...(await this.projectScope(environment.project.id)),
+        environmentId,
+      }));
+      this.environmentScopes.set(environmentId, scope);
+      scope.catch(() => this.environmentScopes.delete(environmentId));
+    }
+    return scope;
   }
 
   private decide(snap: Snapshot, key: PermissionKey, ref: ScopeRef): boolean {

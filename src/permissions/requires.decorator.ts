@@ -31,7 +31,8 @@ export function Requires(...requirements: Requirement[]): MethodDecorator & Prop
 
 /**
  * Declares what reading any field of an object type requires (checked once per object by
- * the type-requirement middleware). Fields may add stricter requirements with `@Requires`.
+ * permissions/type-requirements.ts where objects of the type come out). Fields may add
+ * stricter requirements with `@Requires`.
  */
 export function TypeRequires(...requirements: Requirement[]): ClassDecorator {
   if (requirements.length === 0) throw new Error('@TypeRequires needs at least one requirement');
@@ -45,7 +46,7 @@ export function DenyByDefault(): ClassDecorator {
 
 /**
  * Guards one field of an object type: a caller who does not meet it reads `null`
- * (the field must be nullable). Enforced by the requirement middleware.
+ * (the field must be nullable). Enforced by permissions/type-requirements.ts.
  */
 export function FieldRequires(...requirements: Requirement[]): PropertyDecorator & MethodDecorator {
   if (requirements.length === 0) throw new Error('@FieldRequires needs at least one requirement');

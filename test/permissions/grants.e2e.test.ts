@@ -462,6 +462,36 @@ describe('permission grants', () => {
     expect(await em().count(PermissionGrant, { user: Number(m.id) })).toBe(0);
   });
 
+  it('a record reached through a visible one is checked on its own', async () => {
+    // The environment and its states are visible to the member (VIEW_ENVIRONMENT); their
+    // project and features are not (no VIEW_PROJECT): reached through them, they read as
+    // null, while the admin reads the same query whole.
+    ok(
+      await t.gql(
+        'mutation($p: ID!) { createFeature(input: { projectId: $p, name: "reached_through" }) { id } }',
+        { p: ws.projectId },
+        { token: admin },
+      ),
+    );
+    const env = ws.environments.Production!;
+    const m = await member([{ environment: env, keys: ['VIEW_ENVIRONMENT'] }]);
+    const QUERY =
+      'query($e: ID!) { environment(id: $e) { name project { name } } featureStates(environmentId: $e, first: 5) { nodes { enabled feature { name } } } }';
+    type Answer = {
+      environment: { name: string; project: { name: string } | null };
+      featureStates: { nodes: { enabled: boolean; feature: { name: string } | null }[] };
+    };
+
+    const mine = ok(await t.gql<Answer>(QUERY, { e: env }, { token: m.token }));
+    expect(mine.environment).toEqual({ name: 'Production', project: null });
+    expect(mine.featureStates.nodes.length).toBeGreaterThan(0);
+    expect(mine.featureStates.nodes.every((n) => n.feature === null)).toBe(true);
+
+    const theirs = ok(await t.gql<Answer>(QUERY, { e: env }, { token: admin }));
+    expect(theirs.environment.project).not.toBeNull();
+    expect(theirs.featureStates.nodes.map((n) => n.feature?.name)).toContain('reached_through');
+  });
+
   it('an organisation grant of MANAGE_USER_GROUPS is an organisation key', async () => {
     const m = await member();
     const made = ok(
