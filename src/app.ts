@@ -25,6 +25,7 @@ import {
 import { Loaders } from './graphql/loaders';
 import { graphqlProtection, introspectionGate } from './graphql/protection';
 import { buildFlagwardSchema } from './graphql/schema';
+import { MAX_REQUEST_BODY_BYTES, refuseOversizedBody, tooLargeBody } from './http/body-limit';
 import { HttpDrain } from './http/graceful';
 import { healthRouter } from './http/health';
 import {
@@ -77,8 +78,6 @@ export interface AppOptions {
   /** Apply pending migrations at start (default true). */
   readonly migrate?: boolean;
 }
-
-const MAX_BODY = '1mb';
 
 export async function createApp(config: Config, options: AppOptions = {}): Promise<FlagwardApp> {
   // Every line logged while serving a request carries its id, whoever logs it.
@@ -167,6 +166,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         );
       });
       requestContext.run(context, () => {
+        if (refuseOversizedBody(req, res, path, context.requestId)) return;
         if (path === '/metrics' && config.metrics.enabled) {
           sdkRoute = '/metrics';
           res.setHeader('x-request-id', context.requestId);
@@ -235,7 +235,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
     app.use(
       '/graphql',
-      express.json({ limit: MAX_BODY }),
+      express.json({ limit: MAX_REQUEST_BODY_BYTES }),
       reenter,
       sessions,
       services.passport.initialize(),
@@ -274,6 +274,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         const status =
           (err as { status?: number; statusCode?: number }).status ??
           (err as { statusCode?: number }).statusCode;
+        if (status === 413) {
+          res.status(413).json(tooLargeBody(req.path));
+          return;
+        }
         if (status && status >= 400 && status < 500) {
           res.status(status).json({ detail: (err as Error).message });
           return;

@@ -288,7 +288,7 @@ ${field('code', 'Code', 'text', '', 'autocomplete="one-time-code" inputmode="tex
         if (typeof status !== 'number' || status < 400 || status >= 500) return next(err);
         res.status(status).json({
           detail:
-            status === 413 ? 'The request body is too large' : 'The request body is not valid JSON',
+            status === 413 ? 'Request body is too large.' : 'The request body is not valid JSON',
         });
       },
     );
