@@ -26,6 +26,7 @@ import { Loaders } from './graphql/loaders';
 import { graphqlProtection, introspectionGate } from './graphql/protection';
 import { buildFlagwardSchema } from './graphql/schema';
 import { MAX_REQUEST_BODY_BYTES, refuseOversizedBody, tooLargeBody } from './http/body-limit';
+import { managementCors } from './http/cors';
 import { HttpDrain } from './http/graceful';
 import { healthRouter } from './http/health';
 import {
@@ -211,6 +212,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       formatError,
       validationRules: protection.validationRules,
       allowBatchedHttpRequests: false,
+      // Apollo's default, stated: a GET, or a POST with a form-like content type (what a
+      // page can send without a preflight), needs a header only scripts can set
+      // (Apollo-Require-Preflight, X-Apollo-Operation-Name); the session cookie is also
+      // SameSite=Lax.
+      csrfPrevention: true,
       includeStacktraceInErrorResponses: false,
       plugins: [
         ...protection.plugins,
@@ -235,6 +241,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
     app.use(
       '/graphql',
+      managementCors(config.http.corsAllowedOrigins, config.publicUrl),
       express.json({ limit: MAX_REQUEST_BODY_BYTES }),
       reenter,
       sessions,

@@ -9,6 +9,9 @@ const bool = z
 
 const port = z.coerce.number().int().min(0).max(65535);
 
+/** An http(s) origin as browsers send it in `Origin`: scheme, host, optional port. */
+const ORIGIN = /^https?:\/\/[^/?#\s*,]+$/i;
+
 const httpUrl = z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL');
 
 /**
@@ -27,6 +30,29 @@ const envSchema = z.object({
   DATABASE_TIMEOUT_SECONDS: z.coerce.number().positive().max(300).default(5),
   SECRET_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
   TRUST_PROXY: z.string().min(1).default('loopback'),
+  CORS_ALLOWED_ORIGINS: z
+    .string()
+    .default('')
+    .transform((text, ctx) => {
+      const origins = text
+        .split(',')
+        .map((o) => o.trim())
+        .filter((o) => o !== '');
+      const normalised: string[] = [];
+      for (const origin of origins) {
+        const url = ORIGIN.test(origin) && URL.canParse(origin) ? new URL(origin) : null;
+        if (!url) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `${JSON.stringify(origin)} is not an origin such as https://app.example.com (scheme, host and port only; no path, no wildcard)`,
+          });
+          return z.NEVER;
+        }
+        // As browsers write it: lower case, no default port.
+        normalised.push(url.origin);
+      }
+      return [...new Set(normalised)];
+    }),
   SESSION_TTL_HOURS: z.coerce
     .number()
     .positive()
@@ -114,7 +140,16 @@ const envSchema = z.object({
 });
 
 export interface Config {
-  readonly http: { readonly port: number; readonly host: string; readonly trustProxy: string };
+  readonly http: {
+    readonly port: number;
+    readonly host: string;
+    readonly trustProxy: string;
+    /**
+     * Origins (besides this server's own) whose pages may call the management API (/graphql)
+     * from a browser, with credentials. The SDK endpoints are open to every origin.
+     */
+    readonly corsAllowedOrigins: readonly string[];
+  };
   readonly dataDir: string;
   /**
    * `timeoutMs`: longest wait for a database connection (connecting, or for a free one in the
@@ -292,7 +327,12 @@ export function loadConfig(env: Env): Config {
   }
   const dataDir = path.resolve(e.FLAGWARD_DATA_DIR);
   return deepFreeze({
-    http: { port: e.PORT, host: e.HOST, trustProxy: e.TRUST_PROXY },
+    http: {
+      port: e.PORT,
+      host: e.HOST,
+      trustProxy: e.TRUST_PROXY,
+      corsAllowedOrigins: e.CORS_ALLOWED_ORIGINS,
+    },
     dataDir,
     database: e.DATABASE_URL
       ? {
