@@ -227,17 +227,18 @@ describe('browser-facing safety', () => {
       expect(await organisations()).toBe(before);
 
       // This server's own pages (the admin IDE): by Origin or by Sec-Fetch-Site.
-      for (const headers of [
+      const own: Record<string, string>[] = [
         { origin: t.url },
         { origin: t.url, 'sec-fetch-site': 'same-origin' },
-      ]) {
-        const own = await fetch(`${t.url}/graphql`, {
+      ];
+      for (const headers of own) {
+        const res = await fetch(`${t.url}/graphql`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', cookie, ...headers },
           body: JSON.stringify({ query: ME }),
         });
-        expect(own.status).toBe(200);
-        expect(own.headers.get('access-control-allow-origin')).toBeNull();
+        expect(res.status).toBe(200);
+        expect(res.headers.get('access-control-allow-origin')).toBeNull();
       }
       // Without Origin (servers, scripts): as ever.
       const server = await fetch(`${t.url}/graphql`, {
