@@ -211,6 +211,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       stopOnTerminationSignals: false,
       formatError,
       validationRules: protection.validationRules,
+      parseOptions: protection.parseOptions,
       allowBatchedHttpRequests: false,
       // Apollo's default, stated: a GET, or a POST with a form-like content type (what a
       // page can send without a preflight), needs a header only scripts can set

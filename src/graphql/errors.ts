@@ -10,7 +10,40 @@ import { AppError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import type { GraphQLContext } from './context';
 
-type Kind = 'app' | 'not-found' | 'conflict' | 'unavailable' | 'graphql' | 'unexpected';
+type Kind =
+  | 'app'
+  | 'not-found'
+  | 'conflict'
+  | 'unavailable'
+  | 'graphql'
+  | 'bad-variables'
+  | 'data'
+  | 'unexpected';
+
+/**
+ * PostgreSQL's answers to a value its column cannot take (SQLSTATE 22001, 22003): bad input
+ * that got past the input checks, e.g. text whose characters class-validator's MaxLength
+ * counts differently (it leaves out variation selectors). The statement failed, so the
+ * transaction wrote nothing.
+ */
+const DATA_ERRORS: Readonly<Record<string, string>> = {
+  '22001': 'A value is longer than its field allows',
+  '22003': 'A number is out of the range its field allows',
+};
+
+/** The SQLSTATE of a data error among the error's causes, if any. */
+function dataError(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && code in DATA_ERRORS) return code;
+    e = (e as { cause?: unknown }).cause ?? (e as { previous?: unknown }).previous;
+  }
+  return undefined;
+}
+
+/** What graphql-js says, without a code, after 50 variables failed to coerce (bad input). */
+const TOO_MANY_VARIABLE_ERRORS =
+  'Too many errors processing variables, error limit reached. Execution aborted.';
 
 /** What an error leaving a GraphQL request is, by its original (unwrapped) error. */
 function classify(error: unknown): { readonly kind: Kind; readonly original: unknown } {
@@ -19,10 +52,14 @@ function classify(error: unknown): { readonly kind: Kind; readonly original: unk
   if (original instanceof OrmNotFoundError) return { kind: 'not-found', original };
   if (original instanceof UniqueConstraintViolationException) return { kind: 'conflict', original };
   if (isDatabaseUnavailable(original)) return { kind: 'unavailable', original };
+  if (dataError(original)) return { kind: 'data', original };
   // Errors GraphQL itself produced (parse, validation, variable coercion) carry their code.
   const existing = error instanceof GraphQLError ? error.extensions.code : undefined;
   if (typeof existing === 'string' && existing !== 'INTERNAL_SERVER_ERROR') {
     return { kind: 'graphql', original };
+  }
+  if (error instanceof GraphQLError && error.message === TOO_MANY_VARIABLE_ERRORS) {
+    return { kind: 'bad-variables', original };
   }
   return { kind: 'unexpected', original };
 }
@@ -67,6 +104,14 @@ export function formatError(
         message: formatted.message,
         extensions: { code: formatted.extensions?.code },
       };
+    case 'data':
+      return {
+        ...base,
+        message: DATA_ERRORS[dataError(original)!]!,
+        extensions: { code: 'BAD_USER_INPUT' },
+      };
+    case 'bad-variables':
+      return { ...base, message: formatted.message, extensions: { code: 'BAD_USER_INPUT' } };
     case 'unexpected':
       return {
         ...base,

@@ -79,11 +79,13 @@ export class UsageRecorder {
 
   /** `count` evaluations of the feature named, as an SDK's analytics reported them. */
   countEvaluation(environmentId: number, featureName: string, count: number): void {
-    // No feature is named so (PostgreSQL text holds no NUL, and one would fail the flush).
+    // No feature is named with a NUL or half a surrogate pair (PostgreSQL text holds
+    // neither), and one in the batch's JSON would fail the whole flush.
     if (
       count <= 0 ||
       featureName.length > MAX_FEATURE_NAME_LENGTH ||
-      featureName.includes('\u0000')
+      featureName.includes('\u0000') ||
+      /\p{Cs}/u.test(featureName)
     )
       return;
     const key = JSON.stringify([environmentId, this.today(), featureName]);

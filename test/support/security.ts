@@ -203,6 +203,13 @@ export interface RawResponse {
   readonly body: Buffer;
 }
 
+/** `text` with what a header line cannot carry percent-encoded (as UTF-8 bytes). */
+export function headerSafe(text: string): string {
+  return text.replace(/[^\t\x20-\x7e\x80-\xff]/gu, (c) =>
+    [...Buffer.from(c, 'utf8')].map((b) => `%${b.toString(16).padStart(2, '0')}`).join(''),
+  );
+}
+
 /** One keep-alive agent for a test file's raw requests. */
 export const rawAgent = new Agent({ keepAlive: true, maxSockets: 4 });
 
@@ -216,7 +223,15 @@ export function rawRequest(
   timeoutMs = 20_000,
 ): Promise<RawResponse> {
   const url = new URL(baseUrl);
-  const headers: OutgoingHttpHeaders = { ...r.headers };
+  // Characters no header line may carry (node:http refuses them) are sent percent-encoded.
+  const headers: OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(r.headers ?? {})) {
+    headers[name] = Array.isArray(value)
+      ? value.map(headerSafe)
+      : typeof value === 'string'
+        ? headerSafe(value)
+        : value;
+  }
   // A body always goes with its length: without one, Node sends a GET's body unframed and the
   // server reads it as the start of another request.
   if (r.body !== undefined && headers['content-length'] === undefined) {
