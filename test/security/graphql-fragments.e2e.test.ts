@@ -7,8 +7,14 @@ import { createTestApp, type GqlResult, type TestApp } from '../support/test-app
  * defaults) hold when the request hides its size in fragments: cycles, exponential spreads,
  * depth and aliases and directives multiplied by spreading a fragment in several places, many
  * operations in one document, huge field counts. Each refusal is a 400 before any SQL runs,
- * answered at once. test/graphql/protection.e2e.test.ts has the plain cases.
+ * answered at once (times printed; under 300 ms here even with other test files running, the
+ * check allows 5 s of a loaded CI machine). test/graphql/protection.e2e.test.ts has the plain
+ * cases.
  */
+
+/** The longest any of these may take: no hang, even on a busy two-core CI machine. */
+const LOADED_MACHINE_MS = 5000;
+
 describe('GraphQL limits against fragment tricks', () => {
   let t: TestApp;
   let token: string;
@@ -56,7 +62,7 @@ describe('GraphQL limits against fragment tricks', () => {
     }
   }
 
-  /** Refused while validating: 400, the code, a message, no SQL, within a second. */
+  /** Refused while validating: 400, the code, a message, no SQL, no hang. */
   function refused(
     answer: { res: GqlResult; sql: number; ms: number },
     message: RegExp,
@@ -67,7 +73,7 @@ describe('GraphQL limits against fragment tricks', () => {
     expect(answer.res.errors?.map((e) => e.message).join(' | ')).toMatch(message);
     expect(answer.res.data).toBeNull();
     expect(answer.sql).toBe(0);
-    expect(answer.ms).toBeLessThan(1000);
+    expect(answer.ms).toBeLessThan(LOADED_MACHINE_MS);
   }
 
   it('refuses cyclic fragments: a fragment spreading itself, two and three in a ring', async () => {
@@ -193,7 +199,7 @@ describe('GraphQL limits against fragment tricks', () => {
     const named = await send('1,000 operations, one named', ops(1000), { operationName: 'Q999' });
     expect(named.res.status).toBe(200);
     expect(named.res.data).toEqual({ __typename: 'Query' });
-    expect(named.ms).toBeLessThan(1000);
+    expect(named.ms).toBeLessThan(LOADED_MACHINE_MS);
     const unnamed = await send('1,000 operations, none named', ops(1000));
     expect(unnamed.res.status).toBe(400);
     expect(unnamed.res.errors?.[0]?.message).toMatch(/Must provide operation name/);
