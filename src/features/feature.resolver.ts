@@ -51,6 +51,10 @@ const on = (type: ResourceType, arg: string) => ({ arg, type });
 export const FeatureConnection = connectionType(Feature, 'Feature');
 export const FeatureStateConnection = connectionType(FeatureState, 'FeatureState');
 
+/** The pivot tables of Feature.tags and Feature.owners (feature.entity.ts). */
+const FEATURE_TAGS = { table: 'feature_tags', owner: 'feature_id', target: 'tag_id' } as const;
+const FEATURE_OWNERS = { table: 'feature_owners', owner: 'feature_id', target: 'user_id' } as const;
+
 @DenyByDefault()
 @Resolver(() => Feature)
 export class FeatureResolver {
@@ -181,16 +185,14 @@ export class FeatureResolver {
 
   @FieldResolver(() => [Tag])
   @Requires(permissionOn('VIEW_PROJECT', 'root'))
-  async tags(@Root() feature: Feature): Promise<Tag[]> {
-    const tags = (await feature.tags.load({ dataloader: true })).getItems();
-    return tags.sort((a, b) => a.label.localeCompare(b.label));
+  tags(@Root() feature: Feature, @Ctx() { loaders }: GraphQLContext): Promise<Tag[]> {
+    return loaders.related(Tag, FEATURE_TAGS, feature.id, (a, b) => a.label.localeCompare(b.label));
   }
 
   @FieldResolver(() => [User])
   @Requires(permissionOn('VIEW_PROJECT', 'root'))
-  async owners(@Root() feature: Feature): Promise<User[]> {
-    const owners = (await feature.owners.load({ dataloader: true })).getItems();
-    return owners.sort((a, b) => a.id - b.id);
+  owners(@Root() feature: Feature, @Ctx() { loaders }: GraphQLContext): Promise<User[]> {
+    return loaders.related(User, FEATURE_OWNERS, feature.id, (a, b) => a.id - b.id);
   }
 
   @FieldResolver(() => [MultivariateOption])

@@ -71,6 +71,44 @@ export class Loaders {
     return loader.load(parentId);
   }
 
+  /**
+   * The records of `entity` linked to `ownerId` through a many-to-many pivot table, in
+   * `compare` order: one statement for the pivot rows of every owner asked for in the tick,
+   * and one for the records. (MikroORM's collection dataloader did the same matching in a
+   * way that cost a feature page several milliseconds.)
+   */
+  related<T extends WithId>(
+    entity: EntityName<T> & { name: string },
+    pivot: { readonly table: string; readonly owner: string; readonly target: string },
+    ownerId: Id,
+    compare: (a: T, b: T) => number,
+  ): Promise<T[]> {
+    const key = `related:${entity.name}:${pivot.table}`;
+    const loader = this.loader<T[]>(key, async (ownerIds) => {
+      const links: { owner: Id; target: Id }[] = await this.em
+        .getConnection()
+        .execute(
+          `select "${pivot.owner}" as owner, "${pivot.target}" as target from "${pivot.table}" where "${pivot.owner}" in (${ownerIds.map(() => '?').join(', ')})`,
+          [...ownerIds],
+          'all',
+          this.em.getTransactionContext(),
+        );
+      const targets = links.length
+        ? await this.em.find(entity, {
+            id: { $in: [...new Set(links.map((l) => l.target))] },
+          } as unknown as FilterQuery<T>)
+        : [];
+      const byId = new Map(targets.map((t) => [String(t.id), t]));
+      const grouped = new Map<string, T[]>(ownerIds.map((id) => [String(id), []]));
+      for (const link of links) {
+        const target = byId.get(String(link.target));
+        if (target) grouped.get(String(link.owner))?.push(target);
+      }
+      return ownerIds.map((id) => grouped.get(String(id))!.sort(compare));
+    });
+    return loader.load(ownerId);
+  }
+
   private loader<V>(
     key: string,
     batch: (keys: readonly Id[]) => Promise<(V | Error)[]>,
