@@ -349,16 +349,19 @@ export class FeatureStateResolver {
   @Requires(permissionOn('VIEW_ENVIRONMENT', 'root'))
   async feature(
     @Root() state: FeatureState,
-    @Ctx() { em, permissions }: GraphQLContext,
+    @Ctx() { loaders, permissions }: GraphQLContext,
   ): Promise<Feature | null> {
-    const feature = await em.findOneOrFail(Feature, state.feature.id);
+    const feature = await loaders.one(Feature, state.feature.id);
     return (await permissions.can('VIEW_PROJECT', feature)) ? feature : null;
   }
 
   @FieldResolver(() => Environment)
   @Requires(permissionOn('VIEW_ENVIRONMENT', 'root'))
-  environment(@Root() state: FeatureState, @Ctx() { em }: GraphQLContext): Promise<Environment> {
-    return em.findOneOrFail(Environment, state.environment.id);
+  environment(
+    @Root() state: FeatureState,
+    @Ctx() { loaders }: GraphQLContext,
+  ): Promise<Environment> {
+    return loaders.one(Environment, state.environment.id);
   }
 
   @FieldResolver(() => FeatureSegment, {
