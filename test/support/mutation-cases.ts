@@ -43,9 +43,11 @@ export interface CaseContext {
 
 export const HOOK_URL = 'http://127.0.0.1:9/hook';
 
+/** Numbers unique names across every set of cases of a test file (two may share a server). */
+let serial = 0;
+
 /** The cases, by mutation name. `c` gives the context when a setup runs. */
 export function mutationCases(c: () => CaseContext): Record<string, MutationCase> {
-  let serial = 0;
   let resetUserId = 0;
   const em = () => c().t.app.db.orm.em.fork();
   const unique = (prefix: string) => `${prefix}_${++serial}`;
