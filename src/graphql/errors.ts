@@ -41,6 +41,35 @@ function dataError(err: unknown): string | undefined {
   return undefined;
 }
 
+const INVALID_VARIABLE = /^(Variable "\$[_A-Za-z][_0-9A-Za-z]*" got) invalid value /;
+
+/**
+ * graphql-js's message for a variable that does not coerce, without the value it prints
+ * (`Variable "$i" got invalid value { email: …, password: "…" }; Field …`): the value may hold
+ * a secret (a password beside a missing e-mail), and answers do not repeat secrets. The value
+ * is printed by graphql-js's `inspect` (strings JSON-quoted), so it ends at the first ` at "`
+ * or `; ` outside strings and brackets.
+ */
+export function withoutVariableValue(message: string): string {
+  const head = INVALID_VARIABLE.exec(message);
+  if (!head) return message;
+  let depth = 0;
+  let inString = false;
+  for (let i = head[0].length; i < message.length; i++) {
+    const c = message[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '{' || c === '[') depth++;
+    else if (c === '}' || c === ']') depth--;
+    else if (depth === 0 && (message.startsWith(' at "', i) || message.startsWith('; ', i))) {
+      return `${head[1]} an invalid value${message.slice(i)}`;
+    }
+  }
+  return `${head[1]} an invalid value.`;
+}
+
 /** What graphql-js says, without a code, after 50 variables failed to coerce (bad input). */
 const TOO_MANY_VARIABLE_ERRORS =
   'Too many errors processing variables, error limit reached. Execution aborted.';
@@ -101,7 +130,7 @@ export function formatError(
     case 'graphql':
       return {
         ...base,
-        message: formatted.message,
+        message: withoutVariableValue(formatted.message),
         extensions: { code: formatted.extensions?.code },
       };
     case 'data':

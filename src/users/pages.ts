@@ -59,31 +59,32 @@ export function userPagesRouter(orm: MikroORM, services: Services): Router {
   const router = Router();
   const form = express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 10 });
 
-  const resetForm = (token: string, errors: readonly string[] = []): string =>
+  // The form posts to the page's own address, whose query string carries the token: the page
+  // never writes the token out again (it was shown once, in the mail).
+  const resetForm = (errors: readonly string[] = []): string =>
     page(
       'Choose a new password',
-      `${errorsOf(errors)}<form method="post" action="/password-reset">
-<input type="hidden" name="token" value="${escape(token)}">
+      `${errorsOf(errors)}<form method="post">
 ${field('password', 'New password', 'password', '', 'autocomplete="new-password" required minlength="8"')}
 ${field('password2', 'New password, again', 'password', '', 'autocomplete="new-password" required')}
 <button type="submit">Set password</button></form>`,
     );
 
-  router.get('/password-reset', (req: Request, res: Response) => {
+  router.get('/password-reset', (_req: Request, res: Response) => {
     pageHeaders(res);
-    const token = typeof req.query.token === 'string' ? req.query.token : '';
-    res.type('html').send(resetForm(token));
+    res.type('html').send(resetForm());
   });
 
   router.post('/password-reset', form, async (req: Request, res: Response) => {
     pageHeaders(res);
-    const token = text(req.body, 'token');
+    // From the address the form was served at; a `token` field also works.
+    const token = typeof req.query.token === 'string' ? req.query.token : text(req.body, 'token');
     const password = text(req.body, 'password');
     if (password !== text(req.body, 'password2')) {
       res
         .status(400)
         .type('html')
-        .send(resetForm(token, ['The two passwords differ.']));
+        .send(resetForm(['The two passwords differ.']));
       return;
     }
     try {
@@ -93,7 +94,7 @@ ${field('password2', 'New password, again', 'password', '', 'autocomplete="new-p
       res
         .status(400)
         .type('html')
-        .send(resetForm(token, [err.message]));
+        .send(resetForm([err.message]));
       return;
     }
     res
