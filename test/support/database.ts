@@ -1,13 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
+import { inject } from 'vitest';
 
 /**
  * Storage for one test file, matching how the suite is run:
  * - `DATABASE_URL` set (CI's PostgreSQL run): a throwaway database on that server;
  * - otherwise: embedded PGlite in a temporary data directory.
+ * Both start as copies of the run's migrated template (test/support/global-setup.ts).
  * `env` is what a Flagward process needs to use it.
  */
 export interface TestStorage {
@@ -20,7 +22,10 @@ export interface TestStorage {
 export async function createTestStorage(): Promise<TestStorage> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'flagward-test-'));
   const serverUrl = process.env.DATABASE_URL;
+  const template = inject('databaseTemplate');
   if (!serverUrl) {
+    // Where the app keeps its embedded database (config.ts: FLAGWARD_DATA_DIR/pg).
+    cpSync(template.location, path.join(dataDir, 'pg'), { recursive: true });
     return {
       kind: 'embedded',
       dataDir,
@@ -31,7 +36,9 @@ export async function createTestStorage(): Promise<TestStorage> {
     };
   }
   const name = `flagward_test_${randomBytes(6).toString('hex')}`;
-  await withClient(serverUrl, (c) => c.query(`create database "${name}"`));
+  await withClient(serverUrl, (c) =>
+    c.query(`create database "${name}" template "${template.location}"`),
+  );
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   return {
@@ -45,7 +52,7 @@ export async function createTestStorage(): Promise<TestStorage> {
   };
 }
 
-async function withClient<T>(url: string, fn: (c: Client) => Promise<T>): Promise<T> {
+export async function withClient<T>(url: string, fn: (c: Client) => Promise<T>): Promise<T> {
   const client = new Client({ connectionString: url });
   await client.connect();
   try {
