@@ -42,7 +42,7 @@ import {
   SegmentCondition,
   SegmentRule,
 } from '../src/segments/segment.entity';
-import { openStorage, positiveInt } from './support';
+import { openStorage, positiveInt, runMain } from './support';
 
 const FEATURES = 1000;
 const SEGMENTS = 100;
@@ -559,12 +559,4 @@ function round(n: number, digits: number): number {
   return Math.round(n * f) / f;
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    console.error(err);
-    process.exitCode = 1;
-  },
-);
+runMain(main);

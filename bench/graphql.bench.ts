@@ -39,7 +39,14 @@ import { PasswordHasher } from '../src/users/password';
 import { UserService } from '../src/users/user.service';
 import type { BareFeature, GraphqlBareData } from './graphql-bare-server';
 import { nodeFlags, startBare, startFlagward, type Child } from './processes';
-import { openStorage, positiveInt, type Storage } from './support';
+import {
+  openStorage,
+  positiveInt,
+  type Storage,
+  runMain,
+  loadAverageLine,
+  flagwardEnv,
+} from './support';
 
 const FEATURES = 60;
 const PAGE = 50;
@@ -125,8 +132,7 @@ async function main(): Promise<number> {
     await createUsers(storage);
     await storage.release();
 
-    const env: NodeJS.ProcessEnv = { ...process.env, ...storage.env, NODE_ENV: 'production' };
-    if (storage.env.DATABASE_URL === undefined) delete env.DATABASE_URL;
+    const env = flagwardEnv(storage);
     delete env.BENCH_GRAPHQL_DATA;
 
     const flagward = await startFlagward(NODE_FLAGS, { ...env, LOG_LEVEL: 'info' });
@@ -194,11 +200,7 @@ async function main(): Promise<number> {
     const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
 
     console.log('');
-    console.log(
-      `Load average (1, 5, 15 min) at the end: ${loadavg()
-        .map((x) => x.toFixed(2))
-        .join(', ')}.`,
-    );
+    console.log(loadAverageLine());
     console.log(
       `bare ${Math.round(bareRps)} req/s (p99 ${median(measured('bare').map((r) => r.p99))} ms), Flagward ${Math.round(flagwardRps)} req/s (p99 ${median(measured('flagward').map((r) => r.p99))} ms): Flagward / bare = ${pct(ratio)} (rounds ${pct(Math.min(...perRound))}–${pct(Math.max(...perRound))}), target ≥ ${pct(TARGET)}: ${pass ? 'PASS' : 'FAIL'}`,
     );
@@ -534,13 +536,5 @@ function median(xs: readonly number[]): number {
 }
 
 if (require.main === module) {
-  main().then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      console.error(err);
-      process.exitCode = 1;
-    },
-  );
+  runMain(main);
 }

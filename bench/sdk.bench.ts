@@ -63,7 +63,7 @@ import {
 } from '../src/segments/segment.entity';
 import type { SdkResponses } from './sdk-bare-server';
 import { nodeFlags, startBare, startFlagward, type Child } from './processes';
-import { openStorage, positiveInt } from './support';
+import { openStorage, positiveInt, runMain, loadAverageLine, flagwardEnv } from './support';
 
 export const FEATURES = 50;
 const SEGMENTS = 10;
@@ -162,8 +162,7 @@ async function main(): Promise<number> {
       `Seeded ${FEATURES} features (10 multivariate), ${SEGMENTS} segments, ${SEGMENT_OVERRIDES} segment overrides, ${IDENTITIES} identities × 3 traits on ${storage.label} in ${Math.round(seedMs)} ms.`,
     );
 
-    const env: NodeJS.ProcessEnv = { ...process.env, ...storage.env, NODE_ENV: 'production' };
-    if (storage.env.DATABASE_URL === undefined) delete env.DATABASE_URL;
+    const env = flagwardEnv(storage);
     delete env.BENCH_SDK_RESPONSES;
 
     const flagward = await startFlagward(NODE_FLAGS, env);
@@ -220,11 +219,7 @@ async function main(): Promise<number> {
     }
 
     console.log('');
-    console.log(
-      `Load average (1, 5, 15 min) at the end: ${loadavg()
-        .map((x) => x.toFixed(2))
-        .join(', ')}.`,
-    );
+    console.log(loadAverageLine());
     printTable(summaries);
     console.log('');
     console.log(
@@ -755,13 +750,5 @@ function round(n: number, digits: number): number {
 
 // Run as a script; bench/soak.bench.ts imports the fixture.
 if (require.main === module) {
-  main().then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      console.error(err);
-      process.exitCode = 1;
-    },
-  );
+  runMain(main);
 }

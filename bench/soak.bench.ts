@@ -43,7 +43,7 @@ import autocannon from 'autocannon';
 import { migrate } from '../src/db/orm';
 import { nodeFlags, rssOf, startFlagward, type Child } from './processes';
 import { ENVIRONMENT_KEY, IDENTITIES, identifyBody, seed, traitsOf } from './sdk.bench';
-import { openStorage, positiveInt } from './support';
+import { openStorage, positiveInt, runMain, loadAverageLine, flagwardEnv } from './support';
 
 const PEAK_SECONDS = positiveInt('BENCH_SOAK_PEAK_SECONDS', 5);
 const SOAK_SECONDS = positiveInt('BENCH_SOAK_SECONDS', 60);
@@ -82,8 +82,7 @@ async function main(): Promise<number> {
     await migrate(storage.db.orm);
     await seed(storage.db.orm);
     await storage.release();
-    const env: NodeJS.ProcessEnv = { ...process.env, ...storage.env, NODE_ENV: 'production' };
-    if (storage.env.DATABASE_URL === undefined) delete env.DATABASE_URL;
+    const env = flagwardEnv(storage);
     flagward = await startFlagward(NODE_FLAGS, { ...env, LOG_LEVEL: 'info' });
     const { url, pid } = flagward;
     const rssAtStart = rssOf(pid);
@@ -153,11 +152,7 @@ async function main(): Promise<number> {
     console.log(
       `Medians of the first and last ${quarter} readings: ${mb(early)} → ${mb(late)} MB (${growth >= 0 ? '+' : ''}${(growth * 100).toFixed(1)}%). The ${RSS_GROWTH_BOUND * 100}% bound is ${mb(early * RSS_GROWTH_BOUND)} MB: a leak of ${Math.ceil((early * RSS_GROWTH_BOUND) / (rate * SOAK_SECONDS))} bytes or more per request would exceed it.`,
     );
-    console.log(
-      `Load average (1, 5, 15 min) at the end: ${loadavg()
-        .map((x) => x.toFixed(2))
-        .join(', ')}.`,
-    );
+    console.log(loadAverageLine());
     console.log(
       `soak: ${SOAK_SECONDS} s at ${rate} req/s (achieved ${Math.round(soak.reqPerSec)}), ${soakErrors} errors, RSS start ${mb(rssStart)} MB end ${mb(rssEnd)} MB (first/last-quarter medians ${mb(early)} → ${mb(late)} MB, ${growth >= 0 ? '+' : ''}${(growth * 100).toFixed(1)}%)`,
     );
@@ -285,12 +280,4 @@ function mb(bytes: number): number {
   return Math.round(bytes / MB);
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    console.error(err);
-    process.exitCode = 1;
-  },
-);
+runMain(main);

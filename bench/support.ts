@@ -1,11 +1,12 @@
 /**
  * Shared by the benchmarks: a throwaway database (embedded PGlite in a temporary directory,
  * or a fresh database on the PostgreSQL server given by DATABASE_URL, dropped at the end)
- * and reading numeric settings from the environment.
+ * reading numeric settings from the environment, the environment a Flagward child runs
+ * with, the load-average line every report ends with, and running a benchmark's main.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import { loadConfig } from '../src/config/config';
@@ -107,4 +108,31 @@ export function positiveInt(name: string, fallback: number): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer`);
   return n;
+}
+
+/** The environment a Flagward child process runs with on `storage`, as `npm start` runs it. */
+export function flagwardEnv(storage: Storage): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...storage.env, NODE_ENV: 'production' };
+  if (storage.env.DATABASE_URL === undefined) delete env.DATABASE_URL;
+  return env;
+}
+
+/** The report line on how busy the machine was, read when a run ends. */
+export function loadAverageLine(): string {
+  return `Load average (1, 5, 15 min) at the end: ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(', ')}.`;
+}
+
+/** Runs a benchmark's `main`, its result the exit code (1 when it throws). */
+export function runMain(main: () => Promise<number>): void {
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      console.error(err);
+      process.exitCode = 1;
+    },
+  );
 }

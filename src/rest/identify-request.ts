@@ -38,6 +38,21 @@ export const tooLong = (n: number): string => `Ensure this field has no more tha
 export const NULL_CHARACTERS = 'Null characters are not allowed.';
 export const hasNul = (text: string): boolean => text.includes('\u0000');
 
+/** Why a text column cannot take `text`: longer than `limit`, or a NUL (PostgreSQL text holds none). */
+export function textProblem(text: string, limit: number): string | null {
+  if (text.length > limit) return tooLong(limit);
+  return hasNul(text) ? NULL_CHARACTERS : null;
+}
+
+/** Why a trait value cannot be stored (a string too long, or holding a NUL), or null. */
+export function traitValueProblem(value: TypedTraitValue): string | null {
+  if (typeof value.value !== 'string') return null;
+  if (value.value.length > TRAIT_STRING_LIMIT) {
+    return `Value string is too long. Must be less than ${TRAIT_STRING_LIMIT} character`;
+  }
+  return hasNul(value.value) ? NULL_CHARACTERS : null;
+}
+
 /** Python's type names, as DRF quotes them. */
 export function pythonType(value: unknown): string {
   if (value === null) return 'NoneType';
@@ -145,19 +160,17 @@ function parseTrait(item: unknown): Parsed<TraitRequest> {
   else if (key === null) errors.trait_key = [NOT_NULL];
   else if (typeof key !== 'string' && typeof key !== 'number') errors.trait_key = [NOT_STRING];
   else if (String(key).trim() === '') errors.trait_key = [NOT_BLANK];
-  else if (String(key).length > TRAIT_KEY_LIMIT) errors.trait_key = [tooLong(TRAIT_KEY_LIMIT)];
-  else if (hasNul(String(key))) errors.trait_key = [NULL_CHARACTERS];
+  else {
+    const problem = textProblem(String(key), TRAIT_KEY_LIMIT);
+    if (problem) errors.trait_key = [problem];
+  }
 
   let value: TypedTraitValue | null = null;
   if (!('trait_value' in item)) errors.trait_value = [REQUIRED];
   else if (item.trait_value !== null) {
     value = typeTraitValue(item.trait_value);
-    if (typeof value.value === 'string' && value.value.length > TRAIT_STRING_LIMIT)
-      errors.trait_value = [
-        `Value string is too long. Must be less than ${TRAIT_STRING_LIMIT} character`,
-      ];
-    else if (typeof value.value === 'string' && hasNul(value.value))
-      errors.trait_value = [NULL_CHARACTERS];
+    const problem = traitValueProblem(value);
+    if (problem) errors.trait_value = [problem];
   }
   let transient = false;
   if (item.transient !== undefined && item.transient !== null) {
@@ -185,8 +198,8 @@ export function parseIdentifyRequest(body: unknown): Parsed<IdentifyRequest> {
   const rawIdentifier = body.identifier;
   if (typeof rawIdentifier === 'string' || typeof rawIdentifier === 'number') {
     const text = String(rawIdentifier).trim();
-    if (text.length > IDENTIFIER_LIMIT) errors.identifier = [tooLong(IDENTIFIER_LIMIT)];
-    else if (hasNul(text)) errors.identifier = [NULL_CHARACTERS];
+    const problem = textProblem(text, IDENTIFIER_LIMIT);
+    if (problem) errors.identifier = [problem];
     identifier = text === '' ? null : text;
   } else if (rawIdentifier !== undefined && rawIdentifier !== null) {
     errors.identifier = [NOT_STRING];

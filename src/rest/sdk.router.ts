@@ -8,13 +8,7 @@ import { analyticsRoutes } from './analytics.router';
 import { AnswerCache } from './answer-cache';
 import { CORS_HEADERS, preflight } from './cors';
 import { header, type SdkCall, queryParam, readJson, RequestAborted, send } from './http';
-import {
-  hasNul,
-  IDENTIFIER_LIMIT,
-  NULL_CHARACTERS,
-  parseIdentifyRequest,
-  tooLong,
-} from './identify-request';
+import { IDENTIFIER_LIMIT, parseIdentifyRequest, textProblem } from './identify-request';
 import type { Realtime } from './realtime';
 import { OFREP_FLAG_PREFIX, ofrepRoutes } from './ofrep';
 import { type SdkCache, type SdkEnvironment } from './sdk-cache';
@@ -245,8 +239,8 @@ function getIdentity(
       return;
     }
     // Refused as POST identities/ refuses it (the identifier column can hold neither).
-    if (identifier.length > IDENTIFIER_LIMIT || hasNul(identifier)) {
-      const problem = hasNul(identifier) ? NULL_CHARACTERS : tooLong(IDENTIFIER_LIMIT);
+    const problem = textProblem(identifier, IDENTIFIER_LIMIT);
+    if (problem) {
       send(call, 400, { identifier: [problem] });
       return;
     }

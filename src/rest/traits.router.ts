@@ -5,7 +5,7 @@ import {
   UniqueConstraintViolationException,
 } from '@mikro-orm/core';
 import { Identity, Trait, TraitValueType } from '../identities/identity.entity';
-import { TRAIT_STRING_LIMIT, traitValueOf, type TypedTraitValue } from '../identities/trait-value';
+import { traitValueOf, type TypedTraitValue } from '../identities/trait-value';
 import type { CachedEnvironment } from './document-cache';
 import { readJson, type SdkCall, send } from './http';
 import {
@@ -15,11 +15,11 @@ import {
   NOT_BLANK,
   NOT_NULL,
   NOT_STRING,
-  NULL_CHARACTERS,
   pythonType,
   REQUIRED,
   TRAIT_KEY_LIMIT,
-  tooLong,
+  textProblem,
+  traitValueProblem,
   type TraitRequest,
   typeTraitValue,
 } from './identify-request';
@@ -69,9 +69,8 @@ function charField(value: unknown, limit: number): string | string[] {
   if (typeof value !== 'string' && typeof value !== 'number') return [NOT_STRING];
   const text = String(value).trim();
   if (text === '') return [NOT_BLANK];
-  if (text.length > limit) return [tooLong(limit)];
-  if (hasNul(text)) return [NULL_CHARACTERS];
-  return text;
+  const problem = textProblem(text, limit);
+  return problem ? [problem] : text;
 }
 
 /** One `{identity: {identifier}, trait_key, trait_value}` item with a non-null value. */
@@ -104,13 +103,8 @@ function checkItem(item: unknown): Checked<TraitItem> {
   else if (item.trait_value === null) errors.trait_value = [NOT_NULL];
   else {
     value = typeTraitValue(item.trait_value);
-    if (typeof value.value === 'string' && value.value.length > TRAIT_STRING_LIMIT) {
-      errors.trait_value = [
-        `Value string is too long. Must be less than ${TRAIT_STRING_LIMIT} character`,
-      ];
-    } else if (typeof value.value === 'string' && hasNul(value.value)) {
-      errors.trait_value = [NULL_CHARACTERS];
-    }
+    const problem = traitValueProblem(value);
+    if (problem) errors.trait_value = [problem];
   }
   if (Object.keys(errors).length > 0 || Array.isArray(key) || !value) return { ok: false, errors };
   return { ok: true, value: { identifier, key, value } };
