@@ -21,7 +21,9 @@ import {
   deepJson,
   describeValue,
   type FuzzValue,
+  fuzzInputs,
   fuzzSeed,
+  fuzzTimeout,
   hostileValue,
   hugeString,
   invalidUtf8Body,
@@ -38,7 +40,8 @@ import { LogCapture, rawAgent, rawRequest, watchProcess, WriteWatch } from '../s
 import { createTestApp, type TestApp } from '../support/test-app';
 
 const SEED = fuzzSeed(90_101);
-const RUNS = 2_400;
+/** Generated requests per surface (FUZZ_INPUTS overrides; `npm run test:fuzz` sends 1,000). */
+const PER_SURFACE = fuzzInputs(150);
 /** Refused sign-ins are counted there on purpose (login throttling); nothing else may change. */
 const WRITTEN_WHEN_REFUSED: string[] = [];
 
@@ -619,8 +622,8 @@ describe('fuzzing the SDK API (/api/v1 and friends)', () => {
   });
 
   it(
-    `answers ${RUNS} generated requests below 500, and refusals write nothing`,
-    { timeout: 240_000 },
+    `answers ${PER_SURFACE} generated requests to each surface below 500, and refusals write nothing`,
+    { timeout: fuzzTimeout(PER_SURFACE * SURFACES.length, 40) },
     async () => {
       const tally = new Tally(SURFACES.map((s) => s.name));
       const statuses = new Map<number, number>();
@@ -631,38 +634,42 @@ describe('fuzzing the SDK API (/api/v1 and friends)', () => {
       const started = Date.now();
       console.log(`fuzz-rest: seed ${SEED} (replay with FUZZ_SEED=${SEED})`);
 
-      const request = fc.constantFrom(...SURFACES).chain((s) => surfaceArbitrary(s, keys));
-      await fc.assert(
-        fc.asyncProperty(request, async (r) => {
-          tally.add(r.surface.name);
-          const res = await rawRequest(t.url, {
-            method: r.method,
-            path: r.path,
-            headers: r.headers,
-            body: r.body,
-          });
-          statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-          if (res.status >= 500) {
-            throw new Error(
-              `${res.status} for ${r.what}: ${res.body.toString('utf8').slice(0, 300)}`,
-            );
+      const check = async (r: Built): Promise<void> => {
+        tally.add(r.surface.name);
+        const res = await rawRequest(t.url, {
+          method: r.method,
+          path: r.path,
+          headers: r.headers,
+          body: r.body,
+        });
+        statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+        if (res.status >= 500) {
+          throw new Error(
+            `${res.status} for ${r.what}: ${res.body.toString('utf8').slice(0, 300)}`,
+          );
+        }
+        const changed = await watch.changedSinceBase();
+        if (res.status < 300 && changed.length) wrote++;
+        const mayWrite = lookupMiss(r, res.status, res.body);
+        if (mayWrite) {
+          const other = changed.filter((table) => !mayWrite.includes(table));
+          if (other.length)
+            throw new Error(`a feature lookup wrote ${other.join(', ')}: ${r.what}`);
+        } else if (res.status >= 400) {
+          refused++;
+          if (changed.length) {
+            throw new Error(`refused (${res.status}) but wrote ${changed.join(', ')}: ${r.what}`);
           }
-          const changed = await watch.changedSinceBase();
-          if (res.status < 300 && changed.length) wrote++;
-          const mayWrite = lookupMiss(r, res.status, res.body);
-          if (mayWrite) {
-            const other = changed.filter((table) => !mayWrite.includes(table));
-            if (other.length)
-              throw new Error(`a feature lookup wrote ${other.join(', ')}: ${r.what}`);
-          } else if (res.status >= 400) {
-            refused++;
-            if (changed.length) {
-              throw new Error(`refused (${res.status}) but wrote ${changed.join(', ')}: ${r.what}`);
-            }
-          }
-        }),
-        { seed: SEED, numRuns: RUNS, endOnFailure: true },
-      );
+        }
+      };
+      // Each surface in turn, with its own seed (SEED + its index), PER_SURFACE requests each.
+      for (const [i, surface] of SURFACES.entries()) {
+        await fc.assert(fc.asyncProperty(surfaceArbitrary(surface, keys), check), {
+          seed: SEED + i,
+          numRuns: PER_SURFACE,
+          endOnFailure: true,
+        });
+      }
 
       const seconds = ((Date.now() - started) / 1000).toFixed(1);
       const small = tally.smallest;
@@ -672,8 +679,8 @@ describe('fuzzing the SDK API (/api/v1 and friends)', () => {
           `unchanged; ${wrote} accepted requests wrote (${watch.fingerprints} fingerprints taken); statuses ${JSON.stringify(Object.fromEntries([...statuses].sort((a, b) => a[0] - b[0])))}`,
       );
       console.log(`fuzz-rest: per surface ${JSON.stringify(Object.fromEntries(tally.all))}`);
-      expect(tally.total).toBe(RUNS);
-      expect(small.count, 'every surface is hit many times').toBeGreaterThanOrEqual(50);
+      expect(tally.total).toBe(PER_SURFACE * SURFACES.length);
+      expect(small.count, 'every surface gets its count').toBe(PER_SURFACE);
       expect(wrote, 'the watch saw the writes of accepted identities').toBeGreaterThan(0);
     },
   );

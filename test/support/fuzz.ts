@@ -280,6 +280,25 @@ export class Tally {
   }
 }
 
+/**
+ * Generated inputs per fuzzing target (each /api/v1 endpoint, each GraphQL mutation):
+ * FUZZ_INPUTS when set (`npm run test:fuzz` sets 1,000), else the file's own count, sized for
+ * CI's time budget.
+ */
+export function fuzzInputs(fallback: number): number {
+  const raw = process.env.FUZZ_INPUTS;
+  if (raw === undefined || raw === '') return fallback;
+  const given = Number(raw);
+  if (!Number.isSafeInteger(given) || given < 1)
+    throw new Error(`FUZZ_INPUTS must be a positive integer, not ${JSON.stringify(raw)}`);
+  return given;
+}
+
+/** How long a fuzz test may run: a base plus a per-input allowance for the count chosen. */
+export function fuzzTimeout(inputs: number, perInputMs: number, baseMs = 60_000): number {
+  return baseMs + inputs * perInputMs;
+}
+
 /** The seed a fuzz file runs with: FUZZ_SEED to replay one, else a fixed one. */
 export function fuzzSeed(fixed: number): number {
   const given = Number(process.env.FUZZ_SEED);
