@@ -7,7 +7,9 @@
  * records, so the only thing foreign is the id compared.
  *
  * The operations and their id slots come from the schema: an operation with an id and no way
- * to build its request here fails the first test, by name. Mutations are set up by
+ * to build its request here fails the first test, by name. Fields of record types that take
+ * ids (`Feature.states(environmentIds)`) are compared too, reached through the caller's own
+ * record. Mutations are set up by
  * test/support/mutation-cases.ts, once in each organisation.
  */
 import {
@@ -182,6 +184,7 @@ const KIND_OF: Record<string, string> = {
   environmentId: 'environment',
   featureId: 'feature',
   featureIds: 'feature',
+  environmentIds: 'environment',
   segmentId: 'segment',
   tagIds: 'tag',
   identityId: 'identity',
@@ -430,6 +433,86 @@ describe('tenancy: a record of another organisation reads exactly as one that do
     const id = missingLike(theirs.ws.organisationId);
     const missing = normalised(await send(theirs, query, { id }), id);
     expect(own).not.toEqual(missing);
+  });
+
+  it('compares every id in the arguments of nested fields', async () => {
+    // A field of a record type that takes ids (Feature.states(environmentIds)), reached through
+    // the caller's own record of that type (their feature), so that only the id compared is
+    // ours; a new such field on a type without a root query by id fails here by name.
+    const rootQueries = (schema.getQueryType() as GraphQLObjectType).getFields();
+    const comparisons: Comparison[] = [];
+    const unreachable: string[] = [];
+    for (const type of Object.values(schema.getTypeMap())) {
+      if (
+        !isObjectType(type) ||
+        type.name.startsWith('__') ||
+        type === schema.getQueryType() ||
+        type === schema.getMutationType()
+      )
+        continue;
+      for (const field of Object.values(type.getFields())) {
+        const slots = idSlots(field.args);
+        if (!slots.length) continue;
+        const root = type.name.charAt(0).toLowerCase() + type.name.slice(1);
+        const kind = ID_KIND[root];
+        if (!rootQueries[root] || !kind) {
+          unreachable.push(`${type.name}.${field.name}`);
+          continue;
+        }
+        const required = field.args.filter(
+          (a) => isNonNullType(a.type) && a.defaultValue === undefined,
+        );
+        const base: Vars = { root: theirs.records[kind]! };
+        for (const a of required) {
+          const argKind = KIND_OF[a.name];
+          if (!argKind) {
+            unreachable.push(`${type.name}.${field.name}(${a.name})`);
+            continue;
+          }
+          // Their own records, so that the request is valid; the compared slot replaces one.
+          const inner = isNonNullType(a.type) ? a.type.ofType : a.type;
+          base[a.name] = isListType(inner) ? [theirs.records[argKind]!] : theirs.records[argKind]!;
+        }
+        const document = (vars: Vars): string => {
+          const used = field.args.filter((a) => vars[a.name] !== undefined);
+          const defs = used.map((a) => `, $${a.name}: ${String(a.type)}`).join('');
+          const args = used.map((a) => `${a.name}: $${a.name}`).join(', ');
+          return (
+            `query($root: ID!${defs}) { ${root}(id: $root) { __typename id ` +
+            `${field.name}${args ? `(${args})` : ''}${selectionOf(schema, field)} } }`
+          );
+        };
+        for (const slot of slots) {
+          const slotKind = KIND_OF[slotName(slot.path)];
+          if (!slotKind) {
+            unreachable.push(`${type.name}.${field.name}(${slot.path.join('.')})`);
+            continue;
+          }
+          comparisons.push(
+            await compare(
+              `query ${root}.${field.name}`,
+              document,
+              base,
+              slot,
+              ours.records[slotKind]!,
+            ),
+          );
+        }
+      }
+    }
+    console.log(
+      `tenancy: ${comparisons.length} ids of nested field arguments compared (${comparisons
+        .map((c) => `${c.operation}(${c.slot})`)
+        .join(', ')})`,
+    );
+    expect(unreachable, 'nested fields with ids this test cannot reach').toEqual([]);
+    expect(comparisons.length).toBeGreaterThan(0);
+    for (const c of comparisons) {
+      // Refused for the id itself, not before running (400) nor for something else.
+      expect((c.missing as { status: number }).status, c.operation).toBe(200);
+      expect((c.missing as { errors: unknown[] }).errors, c.operation).not.toEqual([]);
+      expect(c.foreign, `${c.operation}(${c.slot})`).toEqual(c.missing);
+    }
   });
 
   it('compares every id of every query and mutation', { timeout: 300_000 }, async () => {
