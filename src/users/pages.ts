@@ -3,7 +3,7 @@ import type { MikroORM } from '@mikro-orm/core';
 import { ChangeType } from '../audit/audit.service';
 import { PermissionService } from '../permissions/permission.service';
 import type { Services } from '../services';
-import { AppError } from '../shared/errors';
+import { AppError, TooManyRequestsError } from '../shared/errors';
 import { ANONYMOUS } from './principal';
 import { userChange } from './user-audit';
 import { User } from './user.entity';
@@ -88,11 +88,13 @@ ${field('password2', 'New password, again', 'password', '', 'autocomplete="new-p
       return;
     }
     try {
-      await services.passwordReset.reset(orm.em.fork(), token, password);
+      await services.passwordReset.reset(orm.em.fork(), token, password, req.ip);
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
+      if (err instanceof TooManyRequestsError)
+        res.set('Retry-After', String(err.extensions.retryAfterSeconds));
       res
-        .status(400)
+        .status(err instanceof TooManyRequestsError ? 429 : 400)
         .type('html')
         .send(resetForm([err.message]));
       return;

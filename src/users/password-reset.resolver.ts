@@ -46,9 +46,9 @@ export class PasswordResetResolver {
   @Requires(Public)
   async resetPassword(
     @Args() { token, newPassword }: ResetPasswordArgs,
-    @Ctx() { em, services }: GraphQLContext,
+    @Ctx() { em, services, req }: GraphQLContext,
   ): Promise<boolean> {
-    await services.passwordReset.reset(em, token, newPassword);
+    await services.passwordReset.reset(em, token, newPassword, req.ip);
     return true;
   }
 }

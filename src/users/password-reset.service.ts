@@ -14,7 +14,12 @@ import { replacePassword } from './user-audit';
 import { User } from './user.entity';
 import { checkPassword, type UserService } from './user.service';
 
-const INVALID = 'this reset link is not valid: it may have been used already or have expired';
+/** A reset token that names no unused, unexpired link of an active user. */
+class InvalidResetToken extends ValidationError {
+  constructor() {
+    super('token', 'this reset link is not valid: it may have been used already or have expired');
+  }
+}
 
 /**
  * Password reset by e-mail: a single-use token that expires, mailed as a link to
@@ -93,9 +98,38 @@ export class PasswordResetService {
   /**
    * Sets a new password with a reset token: the token is used up, every other reset link of
    * the user stops working, and every session of the user ends.
+   *
+   * Tokens cannot be guessed (256 bits), but wrong ones are still limited per client address
+   * (`PASSWORD_RESET_MAX_PER_ADDRESS` in the sign-in window): past it, TOO_MANY_REQUESTS.
    */
-  async reset(em: EntityManager, token: string, newPassword: string): Promise<User> {
+  async reset(
+    em: EntityManager,
+    token: string,
+    newPassword: string,
+    address: string | undefined,
+  ): Promise<User> {
+    const subject = `reset-token-address:${address || 'unknown'}`;
+    const retryAfter = await attempts.blockedFor(em, [subject]);
+    if (retryAfter > 0) {
+      throw new TooManyRequestsError(
+        `Too many invalid password reset links; try again in ${retryAfter} seconds`,
+        retryAfter,
+      );
+    }
     checkPassword(newPassword, 'newPassword');
+    try {
+      return await this.consume(em, token, newPassword);
+    } catch (err) {
+      if (err instanceof InvalidResetToken) {
+        // Counted outside the refused transaction, which rolled back.
+        const { resetPerAddress, windowMs, blockMs } = this.options.limits;
+        await attempts.count(em, subject, { limit: resetPerAddress, windowMs, blockMs });
+      }
+      throw err;
+    }
+  }
+
+  private consume(em: EntityManager, token: string, newPassword: string): Promise<User> {
     return em.transactional(async (tx) => {
       const row = await tx.findOne(PasswordResetToken, {
         tokenHash: sha256Hex(token),
@@ -103,14 +137,14 @@ export class PasswordResetService {
         expiresAt: { $gt: new Date() },
       });
       const user = row && (await tx.findOne(User, { id: row.user.id, isActive: true }));
-      if (!row || !user) throw new ValidationError('token', INVALID);
+      if (!row || !user) throw new InvalidResetToken();
       // Claimed with a condition, so two uses of one link cannot both succeed.
       const claimed = await tx.nativeUpdate(
         PasswordResetToken,
         { tokenHash: row.tokenHash, usedAt: null },
         { usedAt: new Date() },
       );
-      if (claimed !== 1) throw new ValidationError('token', INVALID);
+      if (claimed !== 1) throw new InvalidResetToken();
       await tx.nativeUpdate(
         PasswordResetToken,
         { user: user.id, usedAt: null },

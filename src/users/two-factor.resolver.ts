@@ -17,6 +17,7 @@ import type { GraphQLContext } from '../graphql/context';
 import { Authenticated } from '../permissions/requirement';
 import { DenyByDefault, Requires, TypeRequires } from '../permissions/requires.decorator';
 import { NotFoundError, ValidationError } from '../shared/errors';
+import { WrongTwoFactorCode } from './two-factor.service';
 import { signedInUser } from './principal';
 import { userChange } from './user-audit';
 import { User } from './user.entity';
@@ -92,23 +93,34 @@ export class TwoFactorResolver {
   @Requires(Authenticated)
   async confirmTwoFactor(
     @Args() { code }: TwoFactorCodeArgs,
-    @Ctx() { em, principal, permissions, services }: GraphQLContext,
+    @Ctx() { em, principal, permissions, services, req }: GraphQLContext,
   ): Promise<BackupCodesPayload> {
     const me = signedInUser(principal);
-    const backupCodes = await em.transactional(async (tx) => {
-      const user = await tx.findOneOrFail(User, me.user.id);
-      const codes = await services.twoFactor.confirm(tx, user, code);
-      await services.sessions.revokeAll(tx, user.id, me.session.idHash);
-      await services.audit.record(
-        tx,
-        permissions,
-        userChange(user, ChangeType.UPDATE, 'Two-factor sign-in turned on', {
-          twoFactor: 'on',
-          sessions: 'others ended',
-        }),
-      );
-      return codes;
-    });
+    // Wrong codes count as failed sign-ins of the account and the address, as everywhere
+    // else a code is checked (and are refused while those are blocked).
+    const throttle = services.loginThrottle;
+    const retryAfter = await throttle.blockedFor(em, me.user.email, req.ip);
+    if (retryAfter > 0) throw throttle.blockedError(retryAfter);
+    const backupCodes = await em
+      .transactional(async (tx) => {
+        const user = await tx.findOneOrFail(User, me.user.id);
+        const codes = await services.twoFactor.confirm(tx, user, code);
+        await services.sessions.revokeAll(tx, user.id, me.session.idHash);
+        await services.audit.record(
+          tx,
+          permissions,
+          userChange(user, ChangeType.UPDATE, 'Two-factor sign-in turned on', {
+            twoFactor: 'on',
+            sessions: 'others ended',
+          }),
+        );
+        return codes;
+      })
+      .catch(async (err: unknown) => {
+        if (err instanceof WrongTwoFactorCode)
+          await throttle.recordFailure(em, me.user.email, req.ip);
+        throw err;
+      });
     return { backupCodes };
   }
 

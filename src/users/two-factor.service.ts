@@ -7,6 +7,13 @@ import type { SecretBox } from '../shared/secret-box';
 import { BackupCode } from './backup-code.entity';
 import { User } from './user.entity';
 
+/** A code that is not the current one of the authenticator app being set up. */
+export class WrongTwoFactorCode extends ValidationError {
+  constructor() {
+    super('code', 'is not the current code of the authenticator app (start setup first)');
+  }
+}
+
 export interface TwoFactorSetup {
   /** The seed in base32, for typing into an app that cannot scan the URI. */
   readonly manualEntryKey: string;
@@ -67,12 +74,7 @@ export class TwoFactorService {
   /** Turns two-factor sign-in on with a first code from the app; returns new backup codes. */
   async confirm(em: EntityManager, user: User, code: string): Promise<string[]> {
     if (user.twoFactorEnabled) throw new ConflictError('Two-factor sign-in is already on');
-    if (!(await this.verifyTotp(em, user.id, code))) {
-      throw new ValidationError(
-        'code',
-        'is not the current code of the authenticator app (start setup first)',
-      );
-    }
+    if (!(await this.verifyTotp(em, user.id, code))) throw new WrongTwoFactorCode();
     user.totpEnabledAt = new Date();
     await em.nativeUpdate(User, { id: user.id }, { totpEnabledAt: user.totpEnabledAt });
     return this.replaceBackupCodes(em, user);

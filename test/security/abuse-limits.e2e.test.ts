@@ -6,8 +6,8 @@ import { TestAuthenticator } from '../support/totp';
 
 /**
  * Every rate limit, through HTTP: failed sign-ins (GraphQL and the admin page), two-factor
- * codes (GraphQL and the browser page), password-reset requests and wrong organisation API
- * keys — per account (or e-mail) and per client address. A refusal is HTTP 429 with
+ * codes (sign-in on GraphQL and the browser page, and turning it on), password-reset requests
+ * and invalid reset links (GraphQL and the reset page), and wrong organisation API keys — per account (or e-mail) and per client address. A refusal is HTTP 429 with
  * `Retry-After`, and TOO_MANY_REQUESTS with `retryAfterSeconds` on GraphQL.
  *
  * Small limits, a long block; each test uses its own client addresses (the test server
@@ -236,6 +236,31 @@ describe('abuse limits', () => {
       );
     });
 
+    it('counts wrong codes while turning two-factor sign-in on, per account', async () => {
+      const { token } = await t.createUser('setup-codes@example.com');
+      const setup = ok(
+        await t.gql<{ beginTwoFactorSetup: { manualEntryKey: string } }>(
+          'mutation { beginTwoFactorSetup { manualEntryKey } }',
+          {},
+          { token },
+        ),
+      ).beginTwoFactorSetup;
+      const app = new TestAuthenticator(setup.manualEntryKey);
+      const CONFIRM = 'mutation($c: String!) { confirmTwoFactor(code: $c) { backupCodes } }';
+      const auth = { authorization: `Bearer ${token}` };
+      for (const [i, ip] of ['10.2.3.1', '10.2.3.2', '10.2.3.3'].entries()) {
+        const wrong = await gql(ip, CONFIRM, { c: String(300000 + i) }, auth);
+        expect(codeOf(wrong)).toBe('BAD_USER_INPUT');
+      }
+      expectThrottled(
+        await gql('10.2.3.4', CONFIRM, { c: await app.next() }, auth),
+        /Too many failed sign-in attempts/,
+      );
+      // Still off.
+      const status = await gql('10.2.3.4', '{ twoFactorStatus { enabled } }', {}, auth);
+      expect(status.body.data?.twoFactorStatus).toEqual({ enabled: false });
+    });
+
     it('throttles the browser two-factor page the same way: a 429 page with Retry-After', async () => {
       const app = await withTwoFactor('staff-codes@example.com', { isStaff: true });
       const visit = browser('10.2.2.1');
@@ -298,6 +323,61 @@ describe('abuse limits', () => {
       expect(await tokensOf('walked-5@example.com')).toBe(0);
       expect((await gql('10.3.1.2', RESET, { e: 'walked-5@example.com' })).status).toBe(200);
       expect(await tokensOf('walked-5@example.com')).toBe(1);
+    });
+  });
+
+  describe('password reset links', () => {
+    const RESET_PASSWORD =
+      'mutation($t: String!, $p: String!) { resetPassword(token: $t, newPassword: $p) }';
+
+    it('refuses an address after 4 invalid links, on GraphQL and on the reset page', async () => {
+      const ip = '10.3.2.1';
+      for (let i = 0; i < 4; i++) {
+        const wrong = await gql(ip, RESET_PASSWORD, {
+          t: `not-a-token-${i}`,
+          p: 'new-pass-123456',
+        });
+        expect(codeOf(wrong)).toBe('BAD_USER_INPUT');
+      }
+      expectThrottled(
+        await gql(ip, RESET_PASSWORD, { t: 'not-a-token-5', p: 'new-pass-123456' }),
+        /Too many invalid password reset links; try again in \d+ seconds/,
+      );
+      const page = await browser(ip)('/password-reset?token=not-a-token-6', {
+        password: 'new-pass-123456',
+        password2: 'new-pass-123456',
+      });
+      expect(page.status).toBe(429);
+      const seconds = Number(page.headers.get('retry-after'));
+      expect(seconds).toBeGreaterThan(0);
+      expect(await page.text()).toContain(
+        `Too many invalid password reset links; try again in ${seconds} seconds`,
+      );
+      // Another address is not blocked: its invalid link is answered as invalid.
+      const other = await gql('10.3.2.2', RESET_PASSWORD, {
+        t: 'not-a-token-7',
+        p: 'new-pass-123456',
+      });
+      expect(codeOf(other)).toBe('BAD_USER_INPUT');
+    });
+
+    it('lets a valid link through below the limit, and it counts nothing', async () => {
+      const { user } = await t.createUser('valid-link@example.com');
+      const url = await t.app.services.passwordReset.issue(t.app.db.orm.em.fork(), user);
+      const token = new URL(url).searchParams.get('token')!;
+      const ip = '10.3.3.1';
+      for (let i = 0; i < 3; i++)
+        await gql(ip, RESET_PASSWORD, { t: `not-a-token-${i}`, p: 'new-pass-123456' });
+      const used = await gql(ip, RESET_PASSWORD, { t: token, p: 'new-pass-123456' });
+      expect(used.body).toEqual({ data: { resetPassword: true } });
+      // 3 wrong + 1 valid: the fourth wrong one is still answered as invalid, the fifth is not.
+      expect(codeOf(await gql(ip, RESET_PASSWORD, { t: 'x', p: 'new-pass-123456' }))).toBe(
+        'BAD_USER_INPUT',
+      );
+      expectThrottled(
+        await gql(ip, RESET_PASSWORD, { t: 'y', p: 'new-pass-123456' }),
+        /Too many invalid password reset links/,
+      );
     });
   });
 
