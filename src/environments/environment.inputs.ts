@@ -2,7 +2,7 @@ import { IsOptional, Matches, MaxLength, MinDate } from 'class-validator';
 import { Field, ID, InputType, ObjectType } from 'type-graphql';
 import { Public } from '../permissions/requirement';
 import { TypeRequires } from '../permissions/requires.decorator';
-import { NameField } from '../shared/validation';
+import { NameField, OmittableNotNull } from '../shared/validation';
 import { ServerSideKey } from './server-side-key.entity';
 
 @InputType()
@@ -69,7 +69,7 @@ export class CreateEnvironmentInput extends EnvironmentSettingsInput {
 @InputType()
 export class UpdateEnvironmentInput extends EnvironmentSettingsInput {
   @Field({ nullable: true })
-  @IsOptional()
+  @OmittableNotNull()
   @NameField(2000)
   name?: string;
 }
@@ -92,7 +92,7 @@ export class CreateServerSideKeyInput {
 @InputType()
 export class UpdateServerSideKeyInput {
   @Field({ nullable: true })
-  @IsOptional()
+  @OmittableNotNull()
   @NameField(100)
   name?: string;
 

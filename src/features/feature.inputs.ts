@@ -11,7 +11,7 @@ import {
 } from 'class-validator';
 import { ArgsType, Field, Float, ID, InputType } from 'type-graphql';
 import { listArgs, OrderDirection, SearchFilter } from '../shared/cursor';
-import { NameField } from '../shared/validation';
+import { NameField, OmittableNotNull } from '../shared/validation';
 import { FEATURE_VALUE_LIMIT } from './feature.entity';
 import type { FlagValue } from './feature-value';
 import { FlagValueScalar } from './flag-value.scalar';
@@ -117,7 +117,7 @@ export class CreateFeatureInput {
 @InputType()
 export class UpdateFeatureInput {
   @Field({ nullable: true })
-  @IsOptional()
+  @OmittableNotNull()
   @NameField(2000)
   name?: string;
 

@@ -1,6 +1,6 @@
 import { IsOptional, MaxLength } from 'class-validator';
 import { Field, ID, InputType } from 'type-graphql';
-import { NameField } from '../shared/validation';
+import { NameField, OmittableNotNull } from '../shared/validation';
 
 @InputType()
 export class CreateGroupInput {
@@ -26,7 +26,7 @@ export class CreateGroupInput {
 @InputType()
 export class UpdateGroupInput {
   @Field({ nullable: true })
-  @IsOptional()
+  @OmittableNotNull()
   @NameField(200)
   name?: string;
 

@@ -1,7 +1,7 @@
 import { ArrayMaxSize, IsEmail, IsOptional, MaxLength } from 'class-validator';
 import { ArgsType, Field, ID, InputType } from 'type-graphql';
 import { NamedListArgs } from '../shared/named-list';
-import { NameField } from '../shared/validation';
+import { NameField, OmittableNotNull } from '../shared/validation';
 import { LoginMethod } from '../users/login-method';
 import { OrganisationRole } from './membership.entity';
 
@@ -22,7 +22,7 @@ export class CreateOrganisationInput {
 @InputType()
 export class UpdateOrganisationInput {
   @Field({ nullable: true })
-  @IsOptional()
+  @OmittableNotNull()
   @NameField(2000)
   name?: string;
 

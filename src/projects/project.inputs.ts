@@ -1,6 +1,6 @@
 import { IsOptional, Max, MaxLength, Min } from 'class-validator';
 import { Field, ID, InputType, Int } from 'type-graphql';
-import { NameField } from '../shared/validation';
+import { NameField, OmittableNotNull } from '../shared/validation';
 
 @InputType()
 class ProjectSettingsInput {
@@ -44,7 +44,7 @@ export class CreateProjectInput extends ProjectSettingsInput {
 @InputType()
 export class UpdateProjectInput extends ProjectSettingsInput {
   @Field({ nullable: true })
-  @IsOptional()
+  @OmittableNotNull()
   @NameField(2000)
   name?: string;
 }

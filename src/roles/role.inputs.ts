@@ -1,7 +1,7 @@
 import { type Holder, holderOf } from '../permissions/holders';
 import { IsOptional, MaxLength } from 'class-validator';
 import { Field, ID, InputType } from 'type-graphql';
-import { NameField } from '../shared/validation';
+import { NameField, OmittableNotNull } from '../shared/validation';
 
 @InputType()
 export class CreateRoleInput {
@@ -21,7 +21,7 @@ export class CreateRoleInput {
 @InputType()
 export class UpdateRoleInput {
   @Field({ nullable: true })
-  @IsOptional()
+  @OmittableNotNull()
   @NameField(200)
   name?: string;
 

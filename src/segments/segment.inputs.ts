@@ -5,7 +5,7 @@ import type { FlagValue } from '../features/feature-value';
 import { FlagValueScalar } from '../features/flag-value.scalar';
 import { listArgs, OrderDirection } from '../shared/cursor';
 import { NamedListArgs } from '../shared/named-list';
-import { NameField } from '../shared/validation';
+import { NameField, OmittableNotNull } from '../shared/validation';
 import { MAX_CONDITIONS, PROPERTY_LIMIT } from './condition-rules';
 import { ConditionOperator, RuleType, SEGMENT_CONDITION_VALUE_LIMIT } from './segment.entity';
 
@@ -88,7 +88,7 @@ export class CreateSegmentInput {
 @InputType({ description: 'Leave a field out to keep its current value.' })
 export class UpdateSegmentInput {
   @Field({ nullable: true })
-  @IsOptional()
+  @OmittableNotNull()
   @NameField(2000)
   name?: string;
 
