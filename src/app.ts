@@ -16,6 +16,8 @@ import type { Config } from './config/config';
 import { resolveSecretKey } from './config/secret';
 import { adminRouter } from './admin/admin.router';
 import { ChangeFeed } from './db/change-feed';
+import { noteSqlFootprints } from './db/sql-footprint';
+import { ResponseCache, responseCachePlugin, TableVersions } from './graphql/response-cache';
 import { type Database, migrate, openDatabase } from './db/orm';
 import { isDatabaseUnavailable } from './db/unavailable';
 import type { GraphQLContext } from './graphql/context';
@@ -115,6 +117,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       logger,
       streams: () => realtime.listeners,
       cachedEnvironments: () => cache.size,
+      keptAnswers: () => answers.size,
     });
     // The Flagsmith SDK endpoints answer on node:http, ahead of (and apart from) Express with
     // its sessions, passport and Apollo; everything else goes on to Express.
@@ -123,6 +126,17 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       onLookup: (name, hit) => metrics.cacheLookup(name, hit),
       onStale: (what) => metrics.degradedAnswer(what),
     });
+    // Answers to repeated GraphQL queries, dropped when a table they read is written: on this
+    // node as its SQL is sent and commits, on others when PostgreSQL's notification arrives
+    // (while those cannot be heard, nothing is answered from it).
+    const tableVersions = new TableVersions();
+    const answers = new ResponseCache(
+      tableVersions,
+      config.graphql.cacheBytes,
+      () => feed === undefined || feed.connected,
+      (lookup) => metrics.answerLookup(lookup),
+    );
+    await noteSqlFootprints(db.orm, (tables) => tableVersions.bump(tables));
     // Other nodes' changes, at once (PostgreSQL LISTEN/NOTIFY). The embedded database serves
     // this process only, whose own changes arrive in-process.
     feed = db.embedded
@@ -130,7 +144,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       : new ChangeFeed(db.orm, {
           logger,
           onChange: (ids) => cache.invalidate(ids),
-          onResync: () => cache.invalidateAll(),
+          onTables: (tables) => tableVersions.bump(tables),
+          onResync: () => {
+            cache.invalidateAll();
+            answers.forgetAll();
+          },
           onNotification: () => metrics.changeNotification(),
           onConnected: (up, reconnect) => metrics.changeListener(up, reconnect),
         });
@@ -227,6 +245,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         errorLogging(logger),
         throttledStatus(),
         introspectionGate(config.graphql.introspection),
+        responseCachePlugin(answers),
         ApolloServerPluginLandingPageDisabled(),
         // No cache hints are declared: without this, Apollo times every field to compute them.
         ApolloServerPluginCacheControlDisabled(),

@@ -132,6 +132,7 @@ const envSchema = z.object({
   GRAPHQL_MAX_TOKENS: z.coerce.number().int().min(100).max(100_000).default(5000),
   GRAPHQL_MAX_DIRECTIVES: z.coerce.number().int().min(1).max(1000).default(20),
   GRAPHQL_MAX_COST: z.coerce.number().int().min(100).max(10_000_000).default(5000),
+  GRAPHQL_CACHE_MB: z.coerce.number().min(0).max(65_536).default(64),
   TOTP_ISSUER: z.string().min(1).max(64).default('Flagward'),
   TWO_FACTOR_CHALLENGE_MINUTES: z.coerce.number().positive().max(60).default(5),
   SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().positive().max(3600).default(25),
@@ -215,6 +216,8 @@ export interface GraphQLConfig {
   readonly maxDirectives: number;
   /** graphql-armor's estimate: objects cost 2, scalars 1, times 1.5 per level of depth. */
   readonly maxCost: number;
+  /** Memory for answers to repeated queries (graphql/response-cache.ts); 0 turns it off. */
+  readonly cacheBytes: number;
 }
 
 /** One OAuth provider's client; the URLs override the provider's own (proxies, tests). */
@@ -411,6 +414,7 @@ export function loadConfig(env: Env): Config {
       maxTokens: e.GRAPHQL_MAX_TOKENS,
       maxDirectives: e.GRAPHQL_MAX_DIRECTIVES,
       maxCost: e.GRAPHQL_MAX_COST,
+      cacheBytes: Math.round(e.GRAPHQL_CACHE_MB * 1024 * 1024),
     },
     twoFactor: {
       issuer: e.TOTP_ISSUER,

@@ -18,6 +18,12 @@ import type { Orm } from './orm';
  * a connection that died silently.
  */
 export const CHANGE_CHANNEL = 'flagward_env';
+/**
+ * Every committed write names its table here: a statement-level trigger on each table sends
+ * `pg_notify('flagward_tables', '<table>')` (migration `table_notifications`). The GraphQL
+ * answer cache (graphql/response-cache.ts) drops what read it.
+ */
+export const TABLES_CHANNEL = 'flagward_tables';
 
 const sources = new WeakMap<object, string>();
 
@@ -44,6 +50,8 @@ export interface ChangeFeedOptions {
   readonly logger: Logger;
   /** Environments changed by another node. */
   readonly onChange: (environmentIds: readonly number[]) => void;
+  /** Tables written by a committed transaction (of any node, this one's included). */
+  readonly onTables?: (tables: readonly string[]) => void;
   /** The connection was re-established: notifications may have been missed. */
   readonly onResync: () => void;
   /** Told of every notification received and of every (re)connection (metrics). */
@@ -110,6 +118,7 @@ export class ChangeFeed {
       client.on('notification', (message) => this.receive(message));
       await client.query(`set application_name = 'flagward-listener'`);
       await client.query(`listen ${CHANGE_CHANNEL}`);
+      await client.query(`listen ${TABLES_CHANNEL}`);
     } catch (err) {
       if (client) void client.end().catch(() => undefined);
       if (!this.closed)
@@ -139,6 +148,10 @@ export class ChangeFeed {
   }
 
   private receive(message: Notification): void {
+    if (message.channel === TABLES_CHANNEL && message.payload) {
+      this.options.onTables?.([message.payload]);
+      return;
+    }
     if (message.channel !== CHANGE_CHANNEL || !message.payload) return;
     this.options.onNotification?.();
     const ids: number[] = [];

@@ -27,7 +27,12 @@ export interface MetricsSources {
   readonly streams: () => number;
   /** Environments the SDK cache holds. */
   readonly cachedEnvironments: () => number;
+  /** GraphQL answers kept (graphql/response-cache.ts). */
+  readonly keptAnswers?: () => number;
 }
+
+/** A GraphQL query's way through the answer cache. */
+export type AnswerLookup = 'hit' | 'miss' | 'uncacheable';
 
 export type CacheName = 'key' | 'document';
 
@@ -46,6 +51,7 @@ export class Metrics {
   private readonly listener: Gauge;
   private readonly reconnects: Counter;
   private readonly degraded: Counter<'answer'>;
+  private readonly answers: Counter<'result'>;
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -95,6 +101,22 @@ export class Metrics {
     });
     for (const answer of ['key', 'document', 'stamp', 'identity', 'refused'])
       this.degraded.inc({ answer }, 0);
+
+    this.answers = new Counter({
+      name: 'flagward_graphql_answer_cache_total',
+      help: 'GraphQL requests by their way through the answer cache: hit (answered from memory), miss (run, then kept if it can be), uncacheable (a mutation, a @NotCached field, or the cache off)',
+      labelNames: ['result'],
+      registers,
+    });
+    for (const result of ['hit', 'miss', 'uncacheable']) this.answers.inc({ result }, 0);
+    new Gauge({
+      name: 'flagward_graphql_answer_cache_entries',
+      help: 'GraphQL answers kept in memory',
+      registers,
+      collect() {
+        this.set(sources.keptAnswers?.() ?? 0);
+      },
+    });
 
     new Gauge({
       name: 'flagward_sdk_cache_environments',
@@ -171,6 +193,11 @@ export class Metrics {
   /** One SDK cache lookup. */
   cacheLookup(cache: CacheName, hit: boolean): void {
     this.cache.inc({ cache, result: hit ? 'hit' : 'miss' });
+  }
+
+  /** One GraphQL request's way through the answer cache. */
+  answerLookup(result: AnswerLookup): void {
+    this.answers.inc({ result });
   }
 
   /** One change notification received. */

@@ -4,6 +4,7 @@ import { permissionOn } from '../permissions/requirement';
 import { TypeRequires } from '../permissions/requires.decorator';
 import { User } from '../users/user.entity';
 import { Organisation } from './organisation.entity';
+import { NotCached } from '../graphql/response-cache';
 
 /**
  * An organisation API key ("Terraform key", Flagsmith's master API key): `<prefix>.<secret>`;
@@ -56,6 +57,7 @@ export class OrganisationApiKey {
   createdBy?: Rel<User> | null;
 
   @Field({ description: 'Neither revoked nor expired.' })
+  @NotCached()
   get active(): boolean {
     return this.isUsableAt(new Date());
   }

@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { SqlFootprint } from '../db/sql-footprint';
 import pino, { type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
@@ -27,6 +28,8 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
 /** What is known about the request being served, for every line logged while serving it. */
 export interface RequestContext {
   readonly requestId: string;
+  /** Set while a GraphQL query's SQL is being noted (graphql/response-cache.ts). */
+  sql?: SqlFootprint;
 }
 
 /** The request in progress, if any (set by the HTTP server for each request). */

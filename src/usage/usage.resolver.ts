@@ -7,6 +7,7 @@ import { ValidationError } from '../shared/errors';
 import { parseId } from '../shared/id-arg';
 import { ApiUsageKind } from './api-usage.entity';
 import { utcDay } from './usage-recorder';
+import { NotCached } from '../graphql/response-cache';
 
 /** Longest range, in days (both ends included), one query may span. */
 const MAX_RANGE_DAYS = 366;
@@ -57,6 +58,7 @@ interface CountRow {
 @DenyByDefault()
 @Resolver()
 export class UsageResolver {
+  @NotCached()
   @Query(() => [ApiUsageCount], {
     description:
       'SDK requests to an environment per UTC day and kind, from `from` to `to` (both included, ' +
@@ -84,6 +86,7 @@ export class UsageResolver {
     }));
   }
 
+  @NotCached()
   @Query(() => [FeatureEvaluationCount], {
     description:
       "Feature evaluations an environment's SDKs reported (flag analytics) per UTC day and " +

@@ -33,6 +33,7 @@ import { publicSessionId } from './session.service';
 import { replacePassword } from './user-audit';
 import { SessionKind } from './user-session.entity';
 import { User } from './user.entity';
+import { NotCached } from '../graphql/response-cache';
 
 registerEnumType(SessionKind, {
   name: 'SessionKind',
@@ -110,6 +111,7 @@ export class ChangePasswordInput {
 @Resolver()
 export class SessionResolver {
   @Query(() => SessionConnection, { description: 'Your sessions and tokens, newest first.' })
+  @NotCached()
   @Requires(Authenticated)
   async mySessions(
     @Args() args: SessionListArgs,

@@ -142,6 +142,9 @@ describe('metrics and request-id logs', () => {
       await res.arrayBuffer();
     }
     // Express routes by their pattern, unknown paths as one label, keys never.
+    // The same query twice: run and kept, then answered from memory; a mutation is never kept.
+    for (let i = 0; i < 2; i++) await gql('{ organisations { totalCount } }', {}, auth());
+    await gql('mutation { logoutEverywhere(keepCurrent: true) }', {}, auth());
     expect((await fetch(`${url}/admin/static/admin.css`)).status).toBe(200);
     expect((await fetch(`${url}/no/such/path/12345`)).status).toBe(404);
     const stream = await fetch(`${url}/sse/environments/${clientKey}/stream`);
@@ -185,6 +188,12 @@ describe('metrics and request-id logs', () => {
     expect(
       sample(after, 'flagward_sdk_cache_lookups_total', { cache: 'document', result: 'hit' }),
     ).toBeGreaterThanOrEqual(2);
+
+    const answers = (result: string) =>
+      sample(after, 'flagward_graphql_answer_cache_total', { result }) -
+      sample(before, 'flagward_graphql_answer_cache_total', { result });
+    expect([answers('miss'), answers('hit'), answers('uncacheable')]).toEqual([1, 1, 1]);
+    expect(sample(after, 'flagward_graphql_answer_cache_entries')).toBeGreaterThanOrEqual(1);
 
     expect(after).toMatch(/^flagward_webhook_outbox_deliveries\{state="pending"\} 0$/m);
     expect(sample(after, 'flagward_db_pool_max')).toBe(storage.kind === 'embedded' ? 1 : 10);
