@@ -78,6 +78,13 @@ export async function noteSqlFootprints(orm: Orm, written: TablesWritten): Promi
   };
   /** Tables written by each open root transaction, announced again when it commits. */
   const pending = new WeakMap<object, Set<string>>();
+  /**
+   * Tables written in a transaction known only through a query builder bound to it (the ORM
+   * writes collection links so): announced again when any root transaction ends, and kept
+   * until none is open.
+   */
+  const unattributed = new Set<string>();
+  let open = 0;
 
   const original = connection.execute.bind(connection) as unknown as Execute;
   const execute: Execute = async (query, params, method, ctx, loggerContext) => {
@@ -107,10 +114,12 @@ export async function noteSqlFootprints(orm: Orm, written: TablesWritten): Promi
     if (tables.length === 0) return original(query, params, method, ctx, loggerContext);
     written(tables);
     if (ctx) {
-      const root = rootTransaction(ctx as object);
-      const set = pending.get(root);
-      if (set) for (const t of tables) set.add(t);
-      else pending.set(root, new Set(tables));
+      if ((ctx as { isTransaction?: boolean }).isTransaction) {
+        const root = rootTransaction(ctx as object);
+        const set = pending.get(root);
+        if (set) for (const t of tables) set.add(t);
+        else pending.set(root, new Set(tables));
+      } else for (const t of tables) unattributed.add(t);
       return original(query, params, method, ctx, loggerContext);
     }
     try {
@@ -121,17 +130,24 @@ export async function noteSqlFootprints(orm: Orm, written: TablesWritten): Promi
   };
   connection.execute = execute as typeof connection.execute;
 
+  const ended = (trx: object | undefined, committed: boolean): void => {
+    open = Math.max(0, open - 1);
+    const tables = new Set(unattributed);
+    if (open === 0) unattributed.clear();
+    const own = trx && pending.get(trx);
+    if (trx) pending.delete(trx);
+    if (own && committed) for (const t of own) tables.add(t);
+    if (tables.size > 0) written([...tables]);
+  };
   orm.em.getEventManager().registerSubscriber({
+    afterTransactionStart(): void {
+      open++;
+    },
     afterTransactionCommit(args: TransactionEventArgs): void {
-      const trx = args.transaction as object | undefined;
-      const tables = trx && pending.get(trx);
-      if (!trx || !tables) return;
-      pending.delete(trx);
-      written([...tables]);
+      ended(args.transaction as object | undefined, true);
     },
     afterTransactionRollback(args: TransactionEventArgs): void {
-      const trx = args.transaction as object | undefined;
-      if (trx) pending.delete(trx);
+      ended(args.transaction as object | undefined, false);
     },
   });
 }
