@@ -266,6 +266,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
     app.use(
       '/graphql',
+      // Before the caller is read: a kept answer's age counts from here.
+      (req: express.Request, _res: express.Response, next: express.NextFunction) => {
+        req.answersTick = tableVersions.now();
+        next();
+      },
       managementCors(config.http.corsAllowedOrigins, config.publicUrl),
       express.json({ limit: MAX_REQUEST_BODY_BYTES }),
       reenter,

@@ -250,7 +250,7 @@ export function responseCachePlugin(cache: ResponseCache): ApolloServerPlugin<Gr
           // The caller was read before the run (sign-in), and resolvers use it as read then.
           footprint = { tables: new Set(callerTables(rc.contextValue.principal)), wrote: false };
           store.sql = footprint;
-          startedAt = cache.versions.now();
+          startedAt = rc.contextValue.req.answersTick ?? cache.versions.now();
           return Promise.resolve(null);
         },
         willSendResponse(rc) {

@@ -14,6 +14,11 @@ declare module 'express-serve-static-core' {
   interface Request {
     principal?: Principal;
     requestId?: string;
+    /**
+     * The tick of the GraphQL answer cache's table clock before the caller was read
+     * (graphql/response-cache.ts): an answer kept for this request must be older than it.
+     */
+    answersTick?: number;
   }
 }
 
