@@ -103,12 +103,8 @@ describe('abuse limits', () => {
     };
   }
 
-  /** A user with two-factor sign-in on (through GraphQL); returns their authenticator. */
-  async function withTwoFactor(
-    email: string,
-    extra: { isStaff?: boolean } = {},
-  ): Promise<TestAuthenticator> {
-    const { token } = await t.createUser(email, extra);
+  /** Starts two-factor set-up for the token's user; returns the authenticator app it seeds. */
+  async function beginSetup(token: string): Promise<TestAuthenticator> {
     const setup = ok(
       await t.gql<{ beginTwoFactorSetup: { manualEntryKey: string } }>(
         'mutation { beginTwoFactorSetup { manualEntryKey } }',
@@ -116,7 +112,16 @@ describe('abuse limits', () => {
         { token },
       ),
     ).beginTwoFactorSetup;
-    const app = new TestAuthenticator(setup.manualEntryKey);
+    return new TestAuthenticator(setup.manualEntryKey);
+  }
+
+  /** A user with two-factor sign-in on (through GraphQL); returns their authenticator. */
+  async function withTwoFactor(
+    email: string,
+    extra: { isStaff?: boolean } = {},
+  ): Promise<TestAuthenticator> {
+    const { token } = await t.createUser(email, extra);
+    const app = await beginSetup(token);
     ok(
       await t.gql(
         'mutation($c: String!) { confirmTwoFactor(code: $c) { backupCodes } }',
@@ -238,14 +243,7 @@ describe('abuse limits', () => {
 
     it('counts wrong codes while turning two-factor sign-in on, per account', async () => {
       const { token } = await t.createUser('setup-codes@example.com');
-      const setup = ok(
-        await t.gql<{ beginTwoFactorSetup: { manualEntryKey: string } }>(
-          'mutation { beginTwoFactorSetup { manualEntryKey } }',
-          {},
-          { token },
-        ),
-      ).beginTwoFactorSetup;
-      const app = new TestAuthenticator(setup.manualEntryKey);
+      const app = await beginSetup(token);
       const CONFIRM = 'mutation($c: String!) { confirmTwoFactor(code: $c) { backupCodes } }';
       const auth = { authorization: `Bearer ${token}` };
       for (const [i, ip] of ['10.2.3.1', '10.2.3.2', '10.2.3.3'].entries()) {
