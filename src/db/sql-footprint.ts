@@ -101,7 +101,8 @@ export async function noteSqlFootprints(orm: Orm, written: TablesWritten): Promi
       query = sql;
     }
     const footprint = requestContext.getStore()?.sql;
-    const writes = WRITES.test(sql.replace(LOCKS, ''));
+    // Most statements name no write keyword at all: only those are copied without locks.
+    const writes = WRITES.test(sql) && WRITES.test(sql.replace(LOCKS, ''));
     if (!writes) {
       if (footprint) for (const t of namedTables(sql, known)) footprint.tables.add(t);
       return original(query, params, method, ctx, loggerContext);

@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWorkspace, ok, type Workspace } from '../support/fixtures';
 import { createTestApp, type TestApp } from '../support/test-app';
+import { sqlDuring } from '../support/sql';
 
 const PAGE = `query($p: ID!, $limit: Int!, $envs: [ID!]!) {
   features(projectId: $p, first: $limit) { nodes {
@@ -84,19 +85,14 @@ describe('batched reads (DataLoader)', () => {
 
   /** The page's answer and the SQL statements it ran. */
   async function page(limit: number): Promise<{ data: Page; statements: string[] }> {
-    const spy = vi.spyOn(t.app.db.orm.em.getConnection(), 'execute');
-    try {
-      const data = ok(
-        await t.gql<Page>(
-          PAGE,
-          { p: ws.projectId, limit, envs: Object.values(ws.environments) },
-          { token },
-        ),
-      );
-      return { data, statements: spy.mock.calls.map((c) => String(c[0])) };
-    } finally {
-      spy.mockRestore();
-    }
+    const { result, statements } = await sqlDuring(t, () =>
+      t.gql<Page>(
+        PAGE,
+        { p: ws.projectId, limit, envs: Object.values(ws.environments) },
+        { token },
+      ),
+    );
+    return { data: ok(result), statements };
   }
 
   it('reads a page of 100 features with the statements a page of 10 takes', async () => {

@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codeOf, createWorkspace, ok } from '../support/fixtures';
 import { createTestApp, type TestApp } from '../support/test-app';
+import { sqlDuring } from '../support/sql';
 
 /** `organisations { nodes { projects { nodes { organisation { … } } } } }`, `levels` fields deep. */
 function nested(levels: number): string {
@@ -29,13 +30,7 @@ describe('GraphQL limits and production mode', () => {
 
   /** SQL statements run while `work` runs. */
   async function statements(app: TestApp, work: () => Promise<unknown>): Promise<number> {
-    const spy = vi.spyOn(app.app.db.orm.em.getConnection(), 'execute');
-    try {
-      await work();
-      return spy.mock.calls.length;
-    } finally {
-      spy.mockRestore();
-    }
+    return (await sqlDuring(app, work)).statements.length;
   }
 
   /** Sends a request anonymously; returns the answer and how many SQL statements it ran. */

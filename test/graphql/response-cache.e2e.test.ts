@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWorkspace, memberWithGrants, ok, type Workspace } from '../support/fixtures';
+import { sqlDuring } from '../support/sql';
 import { createTestApp, type TestApp } from '../support/test-app';
 
 /**
@@ -29,13 +30,8 @@ describe('GraphQL answer cache', () => {
     variables: Record<string, unknown>,
     token: string,
   ): Promise<{ body: unknown; statements: string[] }> {
-    const spy = vi.spyOn(t.app.db.orm.em.getConnection(), 'execute');
-    try {
-      const { data, errors } = await t.gql(query, variables, { token });
-      return { body: { data, errors }, statements: spy.mock.calls.map((c) => String(c[0])) };
-    } finally {
-      spy.mockRestore();
-    }
+    const { result, statements } = await sqlDuring(t, () => t.gql(query, variables, { token }));
+    return { body: { data: result.data, errors: result.errors }, statements };
   }
   const readsFeatures = (statements: readonly string[]) =>
     statements.filter((s) => /\bfrom "features"|\bfrom features\b/.test(s)).length;
@@ -258,13 +254,9 @@ describe('GraphQL answer cache', () => {
       const offWs = await createWorkspace(off, token);
       const q = 'query($p: ID!) { features(projectId: $p) { totalCount } }';
       for (let i = 0; i < 2; i++) {
-        const spy = vi.spyOn(off.app.db.orm.em.getConnection(), 'execute');
-        try {
-          ok(await off.gql(q, { p: offWs.projectId }, { token }));
-          expect(readsFeatures(spy.mock.calls.map((c) => String(c[0])))).toBeGreaterThan(0);
-        } finally {
-          spy.mockRestore();
-        }
+        const run = await sqlDuring(off, () => off.gql(q, { p: offWs.projectId }, { token }));
+        ok(run.result);
+        expect(readsFeatures(run.statements)).toBeGreaterThan(0);
       }
     } finally {
       await off.close();
