@@ -94,7 +94,7 @@ ${field('password2', 'New password, again', 'password', '', 'autocomplete="new-p
       if (err instanceof TooManyRequestsError)
         res.set('Retry-After', String(err.extensions.retryAfterSeconds));
       res
-        .status(err instanceof TooManyRequestsError ? 429 : 400)
+        .status(err.status)
         .type('html')
         .send(resetForm([err.message]));
       return;
