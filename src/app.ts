@@ -10,7 +10,6 @@ import {
 } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Express } from 'express';
-import session from 'express-session';
 import type { GraphQLSchema } from 'graphql';
 import type { Config } from './config/config';
 import { resolveSecretKey } from './config/secret';
@@ -33,6 +32,7 @@ import { buildFlagwardSchema } from './graphql/schema';
 import { MAX_REQUEST_BODY_BYTES, refuseOversizedBody, tooLargeBody } from './http/body-limit';
 import { managementCors } from './http/cors';
 import { HttpDrain } from './http/graceful';
+import { browserSessions } from './http/sessions';
 import { healthRouter } from './http/health';
 import {
   expressRouteLabel,
@@ -254,14 +254,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     });
     await apollo.start();
 
-    const sessions = session({
-      name: 'flagward.sid',
+    const sessions = browserSessions({
       secret: resolveSecretKey(config.secretKey, config.dataDir),
       store: new OrmSessionStore(db.orm),
-      resave: false,
-      saveUninitialized: false,
-      rolling: false,
-      cookie: { httpOnly: true, sameSite: 'lax', secure: 'auto', maxAge: config.sessionTtlMs },
+      ttlMs: config.sessionTtlMs,
     });
 
     app.use(
