@@ -41,6 +41,7 @@ import {
   requestIdFor,
   sdkRouteLabel,
 } from './http/request-info';
+import { AccessLog } from './ops/access-log';
 import { Metrics } from './ops/metrics';
 import { principalMiddleware } from './http/principal.middleware';
 import { PermissionService } from './permissions/permission.service';
@@ -163,6 +164,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       answerCacheBytes: config.sdkAnswerCacheBytes,
       onDegraded: (what) => metrics.degradedAnswer(what),
     });
+    const accessLog = new AccessLog(logger);
     const server: Server = createServer((req, res) => {
       const started = performance.now();
       const context = { requestId: requestIdFor(req) };
@@ -175,17 +177,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           sdkRoute ?? expressRouteLabel((req as express.Request).route, path, res.statusCode);
         const durationMs = performance.now() - started;
         metrics.observeRequest(method, route, res.statusCode, durationMs / 1000);
-        logger.info(
-          {
-            requestId: context.requestId,
-            method,
-            route,
-            status: res.statusCode,
-            durationMs: Math.round(durationMs * 10) / 10,
-            ...(res.writableFinished ? {} : { aborted: true }),
-          },
-          'request',
-        );
+        accessLog.record({
+          requestId: context.requestId,
+          method,
+          route,
+          status: res.statusCode,
+          durationMs,
+          aborted: !res.writableFinished,
+        });
       });
       requestContext.run(context, () => {
         if (refuseOversizedBody(req, res, path, context.requestId)) return;
@@ -340,6 +339,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       // Stop accepting; requests in progress finish (answered with Connection: close);
       // idle keep-alive connections are closed; at the deadline the rest are cut.
       const { cut, durationMs } = await drain.drain(deadline);
+      accessLog.flush();
       if (cut > 0)
         logger.warn(
           { cut, timeoutMs: config.shutdownTimeoutMs },

@@ -233,11 +233,27 @@ describe('metrics and request-id logs', () => {
       status: 200,
       durationMs: expect.any(Number),
     });
-    expect(mine.find((l) => l.msg === 'request' && l.requestId === sdkId)).toMatchObject({
+    const sdkLine = mine.find((l) => l.msg === 'request' && l.requestId === sdkId);
+    expect(sdkLine).toMatchObject({
+      level: 30,
+      time: expect.any(Number),
+      service: 'flagward',
       method: 'GET',
       route: '/api/v1/flags/',
       status: 200,
     });
+    // The logger's own line shape, in its order.
+    expect(Object.keys(sdkLine!)).toEqual([
+      'level',
+      'time',
+      'service',
+      'requestId',
+      'method',
+      'route',
+      'status',
+      'durationMs',
+      'msg',
+    ]);
     // One access line per request.
     expect(mine.filter((l) => l.msg === 'request')).toHaveLength(3);
 
