@@ -169,9 +169,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       const started = performance.now();
       const context = { requestId: requestIdFor(req) };
       const path = pathOf(req.url);
-      drain.track(req, res);
+      const untrack = drain.track(req, res);
       let sdkRoute: string | undefined;
       res.once('close', () => {
+        untrack();
         const method = methodLabel(req.method);
         const route =
           sdkRoute ?? expressRouteLabel((req as express.Request).route, path, res.statusCode);

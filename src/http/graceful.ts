@@ -57,18 +57,21 @@ export class HttpDrain {
     return this.responses.size;
   }
 
-  /** Call at the start of every request. */
-  track(req: IncomingMessage, res: ServerResponse): void {
+  /**
+   * Call at the start of every request, and what it returns once the response has closed
+   * (the server's own 'close' listener calls it: one listener per response, not two).
+   */
+  track(req: IncomingMessage, res: ServerResponse): () => void {
     const connection = this.connections.get(req.socket);
     if (connection) connection.active += 1;
     this.responses.add(res);
     if (this.draining) res.setHeader('Connection', 'close');
-    res.once('close', () => {
+    return () => {
       this.responses.delete(res);
       if (!connection) return;
       connection.active -= 1;
       connection.idleSince = Date.now();
-    });
+    };
   }
 
   /**

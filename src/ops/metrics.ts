@@ -2,14 +2,13 @@ import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { MikroORM } from '@mikro-orm/core';
 import type { PostgreSqlDriver } from '@mikro-orm/postgresql';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { MetricsConfig } from '../config/config';
 import type { Logger } from '../shared/logger';
+import { RequestMetrics } from './request-metrics';
 
 /** Longest a scrape waits for the outbox count before reporting without it. */
 const OUTBOX_READ_TIMEOUT_MS = 1000;
-
-const DURATION_BUCKETS = [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /** What the knex pool (tarn) answers; read structurally so a driver change cannot crash a scrape. */
 interface PoolLike {
@@ -44,8 +43,7 @@ export type CacheName = 'key' | 'document';
  */
 export class Metrics {
   readonly registry = new Registry();
-  private readonly requests: Counter<'method' | 'route' | 'status'>;
-  private readonly duration: Histogram<'method' | 'route'>;
+  private readonly requests: RequestMetrics;
   private readonly cache: Counter<'cache' | 'result'>;
   private readonly notifications: Counter;
   private readonly listener: Gauge;
@@ -56,19 +54,7 @@ export class Metrics {
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
-    this.requests = new Counter({
-      name: 'http_requests_total',
-      help: 'HTTP requests answered, by method, route pattern and status',
-      labelNames: ['method', 'route', 'status'],
-      registers,
-    });
-    this.duration = new Histogram({
-      name: 'http_request_duration_seconds',
-      help: 'Time from a request arriving to its answer ending, by method and route pattern',
-      labelNames: ['method', 'route'],
-      buckets: DURATION_BUCKETS,
-      registers,
-    });
+    this.requests = new RequestMetrics(this.registry);
     this.cache = new Counter({
       name: 'flagward_sdk_cache_lookups_total',
       help: 'SDK cache lookups: environment keys (key) and built environments (document), hit or miss',
@@ -186,8 +172,7 @@ export class Metrics {
 
   /** One answered request; `route` must be a pattern or fixed name, never a raw path. */
   observeRequest(method: string, route: string, status: number, seconds: number): void {
-    this.requests.inc({ method, route, status: String(status) });
-    this.duration.observe({ method, route }, seconds);
+    this.requests.observe(method, route, status, seconds);
   }
 
   /** One SDK cache lookup. */

@@ -165,6 +165,30 @@ describe('metrics and request-id logs', () => {
       sample(after, 'http_request_duration_seconds_count', flagsDuration) -
         sample(before, 'http_request_duration_seconds_count', flagsDuration),
     ).toBe(3);
+    // A Prometheus histogram: cumulative buckets, +Inf equal to the count, a sum.
+    expect(after).toContain('# TYPE http_request_duration_seconds histogram');
+    expect(after).toContain('# TYPE http_requests_total counter');
+    const buckets = [
+      '0.002',
+      '0.005',
+      '0.01',
+      '0.025',
+      '0.05',
+      '0.1',
+      '0.25',
+      '0.5',
+      '1',
+      '2.5',
+      '5',
+      '10',
+      '+Inf',
+    ].map((le) => sample(after, 'http_request_duration_seconds_bucket', { ...flagsDuration, le }));
+    for (let i = 1; i < buckets.length; i++)
+      expect(buckets[i]).toBeGreaterThanOrEqual(buckets[i - 1]!);
+    expect(buckets.at(-1)).toBe(
+      sample(after, 'http_request_duration_seconds_count', flagsDuration),
+    );
+    expect(sample(after, 'http_request_duration_seconds_sum', flagsDuration)).toBeGreaterThan(0);
     expect(
       sample(after, 'http_requests_total', {
         method: 'GET',
