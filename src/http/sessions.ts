@@ -1,5 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import session, { type Session, type Store } from 'express-session';
+import { ServiceUnavailableError } from '../shared/errors';
 
 export interface BrowserSessionOptions {
   readonly secret: string | string[];
@@ -37,8 +38,6 @@ export function browserSessions(options: BrowserSessionOptions): RequestHandler 
   };
 }
 
-const UNSTORED = 'The session could not be stored; try again.';
-
 /** What express-session compares to see a change: the session without its cookie. */
 function contentOf(sess: Session): string {
   return JSON.stringify(sess, function (this: unknown, key, value: unknown) {
@@ -58,22 +57,20 @@ function storeBeforeAnswering(req: Request, res: Response): void {
     if (!changed || res.headersSent) return end(...args);
     current.save((err?: unknown) => {
       if (!err) return end(...args);
+      const refusal = new ServiceUnavailableError('The session could not be stored; try again.');
       const json = /json/.test(String(res.getHeader('content-type') ?? ''));
       for (const name of ['location', 'content-length', 'content-type', 'etag', 'set-cookie']) {
         res.removeHeader(name);
       }
-      res.status(503).set('retry-after', '1');
-      if (json) {
-        res.type('json');
-        end(
-          JSON.stringify({
-            errors: [{ message: UNSTORED, extensions: { code: 'SERVICE_UNAVAILABLE' } }],
-          }),
-        );
-      } else {
-        res.type('text');
-        end(UNSTORED);
-      }
+      res.status(refusal.status).set('retry-after', '1');
+      res.type(json ? 'json' : 'text');
+      end(
+        json
+          ? JSON.stringify({
+              errors: [{ message: refusal.message, extensions: refusal.extensions }],
+            })
+          : refusal.message,
+      );
     });
     return res;
   }) as Response['end'];

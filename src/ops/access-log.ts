@@ -22,7 +22,7 @@ const MAX_PENDING = 64 * 1024;
 
 /**
  * The access log: one line per answered request, exactly as the logger would write it
- * (`{"level":30,"time":…,<the logger's bindings>,"requestId":…,…,"msg":"request"}`), to the
+ * (`{"level":${this.level},"time":…,<the logger's bindings>,"requestId":…,…,"msg":"request"}`), to the
  * logger's own destination.
  *
  * The lines are built here rather than by the logger, and the lines of one turn of the event
@@ -37,6 +37,8 @@ export class AccessLog {
   /** The logger's bindings, serialized as it writes them (`,"service":"flagward"`). */
   private readonly bindings: string;
   private readonly enabled: boolean;
+  /** The info level's number, as the logger writes it. */
+  private readonly level: number;
   private readonly routes = new Map<string, string>();
   private pending = '';
   private flushQueued = false;
@@ -46,24 +48,27 @@ export class AccessLog {
     this.sink = fields[pino.symbols.streamSym] as LineSink;
     this.bindings = String(fields[pino.symbols.chindingsSym] ?? '');
     this.enabled = logger.isLevelEnabled('info');
+    this.level = logger.levels.values.info!;
   }
 
   record(entry: AccessEntry): void {
     if (!this.enabled) return;
     this.pending +=
-      `{"level":30,"time":${Date.now()}${this.bindings},"requestId":"${entry.requestId}",` +
+      `{"level":${this.level},"time":${Date.now()}${this.bindings},"requestId":"${entry.requestId}",` +
       `"method":"${entry.method}","route":${this.quoted(entry.route)},` +
       `"status":${entry.status},"durationMs":${Math.round(entry.durationMs * 10) / 10}` +
       `${entry.aborted ? ',"aborted":true' : ''},"msg":"request"}\n`;
     if (this.pending.length >= MAX_PENDING) this.flush();
     else if (!this.flushQueued) {
       this.flushQueued = true;
-      setImmediate(() => {
-        this.flushQueued = false;
-        this.flush();
-      });
+      setImmediate(this.flushQueuedLines);
     }
   }
+
+  private readonly flushQueuedLines = (): void => {
+    this.flushQueued = false;
+    this.flush();
+  };
 
   /** Writes the lines waiting (also called when the server stops). */
   flush(): void {
