@@ -52,6 +52,7 @@ import {
   runMain,
   loadAverageLine,
   flagwardEnv,
+  median,
 } from './support';
 
 const FEATURES = 60;
@@ -574,13 +575,6 @@ function bareData(projectId: string, page: CapturedPage): GraphqlBareData {
       statesByEnvironment: Object.fromEntries(states.map((s) => [s.environment.id, s])),
     })),
   };
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 if (require.main === module) {

@@ -63,7 +63,15 @@ import {
 } from '../src/segments/segment.entity';
 import type { SdkResponses } from './sdk-bare-server';
 import { nodeFlags, startBare, startFlagward, type Child } from './processes';
-import { openStorage, positiveInt, runMain, loadAverageLine, flagwardEnv } from './support';
+import {
+  cpuSeconds,
+  flagwardEnv,
+  loadAverageLine,
+  median,
+  openStorage,
+  positiveInt,
+  runMain,
+} from './support';
 
 export const FEATURES = 50;
 const SEGMENTS = 10;
@@ -126,6 +134,8 @@ interface Round {
   readonly reqPerSec: number;
   readonly requests: number;
   readonly p99: number;
+  /** The server's CPU time (user + system) per request in the round, µs; null without /proc. */
+  readonly cpuUs: number | null;
   readonly errors: number;
   readonly timeouts: number;
   readonly non2xx: number;
@@ -134,12 +144,21 @@ interface Round {
   readonly failures: readonly string[];
 }
 
+/** One server's figures in a scenario: medians over its rounds. */
+interface Side {
+  readonly reqPerSec: number;
+  readonly p99: number;
+  /** CPU µs per request (median of the rounds), or null where it cannot be read. */
+  readonly cpuUs: number | null;
+  readonly rounds: number[];
+}
+
 interface Summary {
   readonly id: string;
   readonly label: string;
   readonly target: number | null;
-  readonly bare: { reqPerSec: number; p99: number; rounds: number[] };
-  readonly flagward: { reqPerSec: number; p99: number; rounds: number[] };
+  readonly bare: Side;
+  readonly flagward: Side;
   readonly ratio: number;
   readonly ratioRange: readonly [number, number];
   readonly pass: boolean | null;
@@ -188,7 +207,7 @@ async function main(): Promise<number> {
       `Node ${process.version}, ${cpus().length} CPUs shared by both servers and the load generator; ${CONNECTIONS} connections; ${ROUNDS} rounds of ${SECONDS} s per server after a ${WARMUP_SECONDS} s warm-up; flags ${NODE_FLAGS.join(' ')}; load average ${loadavg()[0]!.toFixed(2)}; database pool max ${storage.env.DATABASE_URL ? (process.env.DATABASE_POOL_MAX ?? '10 (default)') : '1 (PGlite)'}.`,
     );
 
-    const urls: Record<Target, string> = { bare: bare.url, flagward: flagward.url };
+    const servers: Record<Target, Child> = { bare, flagward };
     const summaries: Summary[] = [];
     let failed = false;
     for (const scenario of scenarios().filter((s) => ONLY === null || ONLY.includes(s.id))) {
@@ -196,11 +215,11 @@ async function main(): Promise<number> {
       console.log(`${scenario.id}. ${scenario.label}`);
       const rounds: Round[] = [];
       for (const target of ['bare', 'flagward'] as const) {
-        rounds.push(await measure(urls[target], target, scenario, WARMUP_SECONDS, true));
+        rounds.push(await measure(servers[target], target, scenario, WARMUP_SECONDS, true));
       }
       for (let i = 0; i < ROUNDS; i++) {
         for (const target of ['bare', 'flagward'] as const) {
-          rounds.push(await measure(urls[target], target, scenario, SECONDS, false));
+          rounds.push(await measure(servers[target], target, scenario, SECONDS, false));
         }
       }
       for (const r of rounds) if (r.errors > 0 || r.non2xx > 0) failed = true;
@@ -311,7 +330,7 @@ function scenarios(): Scenario[] {
 }
 
 async function measure(
-  url: string,
+  server: Child,
   target: Target,
   scenario: Scenario,
   seconds: number,
@@ -322,8 +341,9 @@ async function measure(
     if (failures.length < 5) failures.push(text);
   };
   const request = scenario.request();
+  const cpuBefore = cpuSeconds(server.pid);
   const run = autocannon({
-    url,
+    url: server.url,
     connections: CONNECTIONS,
     duration: seconds,
     requests: [
@@ -337,12 +357,17 @@ async function measure(
   });
   run.on('reqError', (err: Error) => note(`request error: ${err.message}`));
   const result = await run;
+  const cpuAfter = cpuSeconds(server.pid);
   const round: Round = {
     target,
     warmup,
     reqPerSec: result.requests.average,
     requests: result.requests.total,
     p99: result.latency.p99,
+    cpuUs:
+      cpuBefore === null || cpuAfter === null || result.requests.total === 0
+        ? null
+        : ((cpuAfter - cpuBefore) * 1e6) / result.requests.total,
     errors: result.errors,
     timeouts: result.timeouts,
     non2xx: result.non2xx,
@@ -355,7 +380,7 @@ async function measure(
     .map(([code, count]) => `${code}×${count}`)
     .join(' ');
   console.log(
-    `  ${warmup ? 'warm-up ' : 'round   '} ${target.padEnd(8)} ${fmtRate(round.reqPerSec).padStart(7)} req/s  p99 ${String(round.p99).padStart(4)} ms  ${round.requests} requests (${codes})  errors ${round.errors}${round.timeouts ? ` (${round.timeouts} timeouts)` : ''}  non-2xx ${round.non2xx}`,
+    `  ${warmup ? 'warm-up ' : 'round   '} ${target.padEnd(8)} ${fmtRate(round.reqPerSec).padStart(7)} req/s  p99 ${String(round.p99).padStart(4)} ms  ${round.cpuUs === null ? '' : `CPU ${round.cpuUs.toFixed(1).padStart(5)} µs/req  `}${round.requests} requests (${codes})  errors ${round.errors}${round.timeouts ? ` (${round.timeouts} timeouts)` : ''}  non-2xx ${round.non2xx}`,
   );
   for (const f of failures) console.log(`    ${f}`);
   return round;
@@ -363,11 +388,13 @@ async function measure(
 
 function summarise(scenario: Scenario, rounds: readonly Round[]): Summary {
   const measured = (t: Target): Round[] => rounds.filter((r) => r.target === t && !r.warmup);
-  const side = (t: Target): Summary['bare'] => {
+  const side = (t: Target): Side => {
     const rs = measured(t);
+    const cpu = rs.map((r) => r.cpuUs);
     return {
       reqPerSec: round(median(rs.map((r) => r.reqPerSec)), 0),
       p99: median(rs.map((r) => r.p99)),
+      cpuUs: cpu.every((c) => c !== null) ? round(median(cpu), 1) : null,
       rounds: rs.map((r) => round(r.reqPerSec, 0)),
     };
   };
@@ -407,6 +434,7 @@ function printTable(summaries: readonly Summary[]): void {
     'result',
     'p99 bare',
     'p99 flagward',
+    'CPU µs/req bare, flagward',
     'errors / non-2xx',
   ];
   const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
@@ -420,10 +448,13 @@ function printTable(summaries: readonly Summary[]): void {
     s.pass === null ? '-' : s.pass ? 'PASS' : 'FAIL',
     `${s.bare.p99} ms`,
     `${s.flagward.p99} ms`,
+    s.bare.cpuUs === null || s.flagward.cpuUs === null
+      ? '-'
+      : `${s.bare.cpuUs.toFixed(1)}, ${s.flagward.cpuUs.toFixed(1)}`,
     `bare ${s.errors.bare}/${s.non2xx.bare}, flagward ${s.errors.flagward}/${s.non2xx.flagward}`,
   ]);
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
-  const numeric = new Set([2, 3, 7, 8]);
+  const numeric = new Set([2, 3, 7, 8, 9]);
   const line = (row: readonly string[]): string =>
     row
       .map((cell, c) => (numeric.has(c) ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!)))
@@ -726,13 +757,6 @@ export async function seed(orm: Orm): Promise<void> {
 }
 
 // --- Numbers ---------------------------------------------------------------------------------
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
 function meanBytes(bodies: Readonly<Record<string, string>>): number {
   const values = Object.values(bodies);

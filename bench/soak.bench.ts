@@ -43,7 +43,7 @@ import autocannon from 'autocannon';
 import { migrate } from '../src/db/orm';
 import { nodeFlags, rssOf, startFlagward, type Child } from './processes';
 import { ENVIRONMENT_KEY, IDENTITIES, identifyBody, seed, traitsOf } from './sdk.bench';
-import { openStorage, positiveInt, runMain, loadAverageLine, flagwardEnv } from './support';
+import { flagwardEnv, loadAverageLine, median, openStorage, positiveInt, runMain } from './support';
 
 const PEAK_SECONDS = positiveInt('BENCH_SOAK_PEAK_SECONDS', 5);
 const SOAK_SECONDS = positiveInt('BENCH_SOAK_SECONDS', 60);
@@ -268,12 +268,6 @@ async function load(
   );
   for (const f of failures) console.log(`    ${f}`);
   return r;
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 function mb(bytes: number): number {

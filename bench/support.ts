@@ -5,7 +5,7 @@
  * with, the load-average line every report ends with, and running a benchmark's main.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
@@ -118,6 +118,29 @@ export function flagwardEnv(storage: Storage): NodeJS.ProcessEnv {
 }
 
 /** The report line on how busy the machine was, read when a run ends. */
+/**
+ * CPU seconds (user + system) a process has used so far, from Linux's /proc/<pid>/stat;
+ * null where there is no /proc. Sampled around a round, it gives a server's CPU time per
+ * request: a steadier figure than requests/s on a machine the load generator shares.
+ */
+export function cpuSeconds(pid: number): number | null {
+  const file = `/proc/${pid}/stat`;
+  if (!existsSync(file)) return null;
+  // The fields after the command name (which may hold spaces) are space-separated;
+  // utime and stime are the 14th and 15th, in clock ticks (USER_HZ, 100 on Linux).
+  const stat = readFileSync(file, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** The middle value (the mean of the two middle ones for an even count); NaN for none. */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
 export function loadAverageLine(): string {
   return `Load average (1, 5, 15 min) at the end: ${loadavg()
     .map((x) => x.toFixed(2))

@@ -171,7 +171,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       const path = pathOf(req.url);
       const untrack = drain.track(req, res);
       let sdkRoute: string | undefined;
-      res.once('close', () => {
+      res.on('close', () => {
         untrack();
         const method = methodLabel(req.method);
         const route =

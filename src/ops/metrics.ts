@@ -44,7 +44,14 @@ export type CacheName = 'key' | 'document';
 export class Metrics {
   readonly registry = new Registry();
   private readonly requests: RequestMetrics;
-  private readonly cache: Counter<'cache' | 'result'>;
+  /**
+   * SDK cache lookups, counted in plain numbers (two per SDK request: a Counter's label
+   * hashing there is measurable) and handed to their counter when scraped.
+   */
+  private readonly lookups: Record<CacheName, { hit: number; miss: number }> = {
+    key: { hit: 0, miss: 0 },
+    document: { hit: 0, miss: 0 },
+  };
   private readonly notifications: Counter;
   private readonly listener: Gauge;
   private readonly reconnects: Counter;
@@ -55,14 +62,19 @@ export class Metrics {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     this.requests = new RequestMetrics(this.registry);
-    this.cache = new Counter({
+    const lookups = this.lookups;
+    new Counter({
       name: 'flagward_sdk_cache_lookups_total',
       help: 'SDK cache lookups: environment keys (key) and built environments (document), hit or miss',
       labelNames: ['cache', 'result'],
       registers,
+      collect() {
+        this.reset();
+        for (const cache of ['key', 'document'] as const)
+          for (const result of ['hit', 'miss'] as const)
+            this.inc({ cache, result }, lookups[cache][result]);
+      },
     });
-    for (const cache of ['key', 'document'])
-      for (const result of ['hit', 'miss']) this.cache.inc({ cache, result }, 0);
 
     this.notifications = new Counter({
       name: 'flagward_change_notifications_total',
@@ -177,7 +189,7 @@ export class Metrics {
 
   /** One SDK cache lookup. */
   cacheLookup(cache: CacheName, hit: boolean): void {
-    this.cache.inc({ cache, result: hit ? 'hit' : 'miss' });
+    this.lookups[cache][hit ? 'hit' : 'miss'] += 1;
   }
 
   /** One GraphQL request's way through the answer cache. */

@@ -11,12 +11,16 @@ import { header, type SdkCall, queryParam, readJson, RequestAborted, send } from
 import { IDENTIFIER_LIMIT, parseIdentifyRequest, textProblem } from './identify-request';
 import type { Realtime } from './realtime';
 import { OFREP_FLAG_PREFIX, ofrepRoutes } from './ofrep';
-import { type SdkCache, type SdkEnvironment } from './sdk-cache';
+import type { CachedEnvironment } from './document-cache';
+import type { KeyCheck, KeyOrigin, SdkCache, SdkEnvironment } from './sdk-cache';
 import { SdkIdentities } from './sdk-identities';
 import { traitsRoutes } from './traits.router';
 
-/** An SDK endpoint's work for one method, after the environment key has been resolved. */
-export type SdkHandler = (call: SdkCall, environment: SdkEnvironment) => Promise<void>;
+/**
+ * An SDK endpoint's work for one method, after the environment key has been resolved. It
+ * may answer at once and return nothing (flags from the cache: no promise, no microtask).
+ */
+export type SdkHandler = (call: SdkCall, environment: SdkEnvironment) => void | Promise<void>;
 
 export interface SdkRoute {
   readonly methods: Readonly<Partial<Record<'GET' | 'POST' | 'PUT', SdkHandler>>>;
@@ -132,22 +136,34 @@ export class SdkApi {
     };
     if (preflight(call)) return true;
 
-    const work = route ? this.dispatch(call, route) : this.stream(call, stream![1]!);
-    work.catch((err: unknown) => this.fail(call, err, route));
+    let work: void | Promise<void>;
+    try {
+      work = route ? this.dispatch(call, route) : this.stream(call, stream![1]!);
+    } catch (err) {
+      this.fail(call, err, route);
+      return true;
+    }
+    if (work) work.catch((err: unknown) => this.fail(call, err, route));
     return true;
   }
 
-  private async dispatch(call: SdkCall, route: Routed): Promise<void> {
-    const handler = route.methods[call.method as keyof SdkRoute['methods']];
-    const { allow, refuse } = route;
+  /** Answers at once when the key and the answer are in memory; a promise otherwise. */
+  private dispatch(call: SdkCall, route: Routed): void | Promise<void> {
     if (call.method === 'OPTIONS') {
-      send(call, 200, undefined, { Allow: allow });
+      send(call, 200, undefined, { Allow: route.allow });
       return;
     }
     // DRF authenticates before it looks at the method.
     const key = route.key ? route.key(call) : (header(call, 'x-environment-key') ?? '');
     const checking = this.deps.cache.authenticate(key, route.serverOnly);
-    const check = checking instanceof Promise ? await checking : checking;
+    if (checking instanceof Promise)
+      return checking.then((check) => this.serve(call, route, check));
+    return this.serve(call, route, checking);
+  }
+
+  private serve(call: SdkCall, route: Routed, check: KeyCheck): void | Promise<void> {
+    const handler = route.methods[call.method as keyof SdkRoute['methods']];
+    const { allow, refuse } = route;
     if (!check.ok) {
       if (refuse) refuse(call, 403, check.detail);
       else send(call, 403, { detail: check.detail });
@@ -160,7 +176,7 @@ export class SdkApi {
       return;
     }
     if (route.usage) this.deps.usage.countRequest(check.environment.environmentId, route.usage);
-    await handler(call, check.environment);
+    return handler(call, check.environment);
   }
 
   private async stream(call: SdkCall, encodedKey: string): Promise<void> {
@@ -198,19 +214,22 @@ export class SdkApi {
 }
 
 function flags(cache: SdkCache): SdkHandler {
-  return async (call, { environmentId, origin }) => {
-    const entry = cache.peek(environmentId) ?? (await cache.environment(environmentId));
-    const feature = queryParam(call, 'feature');
-    if (feature !== undefined) {
-      const name = feature.toLowerCase();
-      const flag = entry.environmentFlags[origin].find(
-        (f) => f.feature.name.toLowerCase() === name,
-      );
-      send(call, flag ? 200 : 404, flag ?? FEATURE_NOT_FOUND);
-      return;
-    }
-    send(call, 200, entry.environmentFlagsJson[origin], { [UPDATED_AT]: entry.updatedAtHeader });
+  return (call, { environmentId, origin }) => {
+    const entry = cache.peek(environmentId);
+    if (entry) return answerFlags(call, entry, origin);
+    return cache.environment(environmentId).then((e) => answerFlags(call, e, origin));
   };
+}
+
+function answerFlags(call: SdkCall, entry: CachedEnvironment, origin: KeyOrigin): void {
+  const feature = queryParam(call, 'feature');
+  if (feature !== undefined) {
+    const name = feature.toLowerCase();
+    const flag = entry.environmentFlags[origin].find((f) => f.feature.name.toLowerCase() === name);
+    send(call, flag ? 200 : 404, flag ?? FEATURE_NOT_FOUND);
+    return;
+  }
+  send(call, 200, entry.environmentFlagsJson[origin], { [UPDATED_AT]: entry.updatedAtHeader });
 }
 
 type OnDegraded = SdkApiDeps['onDegraded'];

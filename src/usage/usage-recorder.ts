@@ -41,7 +41,13 @@ function add(map: Map<string, number>, key: string, n: number): void {
  * its counts for the next flush; `close()` flushes what is left.
  */
 export class UsageRecorder {
+  /** Requests counted and not yet written, by `[environment id, day, kind]` as JSON. */
   private requests = new Map<string, number>();
+  /**
+   * Today's requests since the last flush, by environment and kind: counting one builds and
+   * hashes no string (SDK requests count here; flushes fold them into `requests`).
+   */
+  private todaysRequests = new Map<number, Map<ApiUsageKind, number>>();
   private evaluations = new Map<string, number>();
   private running: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
@@ -65,16 +71,32 @@ export class UsageRecorder {
 
   /** One SDK request of `kind` to the environment. */
   countRequest(environmentId: number, kind: ApiUsageKind): void {
-    add(this.requests, JSON.stringify([environmentId, this.today(), kind]), 1);
+    if (Date.now() >= this.dayEndsAt) this.today();
+    let byKind = this.todaysRequests.get(environmentId);
+    if (byKind === undefined) {
+      byKind = new Map();
+      this.todaysRequests.set(environmentId, byKind);
+    }
+    byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
   }
 
+  /** Today's UTC day; when it has changed, the requests counted on the day before are set aside. */
   private today(): string {
     const now = Date.now();
     if (now >= this.dayEndsAt) {
+      this.foldTodaysRequests();
       this.day = utcDay(new Date(now));
       this.dayEndsAt = Date.parse(`${this.day}T00:00:00.000Z`) + 86_400_000;
     }
     return this.day;
+  }
+
+  /** Moves the requests counted under `day` into the pending counts. */
+  private foldTodaysRequests(): void {
+    for (const [environmentId, byKind] of this.todaysRequests)
+      for (const [kind, n] of byKind)
+        add(this.requests, JSON.stringify([environmentId, this.day, kind]), n);
+    this.todaysRequests = new Map();
   }
 
   /** `count` evaluations of the feature named, as an SDK's analytics reported them. */
@@ -113,6 +135,7 @@ export class UsageRecorder {
   }
 
   private async flushOnce(): Promise<void> {
+    this.foldTodaysRequests();
     const requests = this.requests;
     const evaluations = this.evaluations;
     this.requests = new Map();

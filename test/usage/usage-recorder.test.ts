@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Logger } from '../../src/shared/logger';
 import { ApiUsageKind } from '../../src/usage/api-usage.entity';
 import { UsageRecorder, utcDay } from '../../src/usage/usage-recorder';
@@ -62,5 +62,35 @@ describe('UsageRecorder', () => {
       [{ environment_id: 1, day, kind: 'ENVIRONMENT_DOCUMENT', count: 2 }],
       [{ environment_id: 1, day, feature_name: 'banner', count: 5 }],
     ]);
+  });
+
+  describe('across UTC midnight', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    it('counts each request on the day it came, flushed or not in between', async () => {
+      vi.useFakeTimers({ toFake: ['Date'] });
+      vi.setSystemTime(new Date('2026-03-01T23:59:59.500Z'));
+      const { state, recorder } = fakeDatabase();
+      recorder.countRequest(1, ApiUsageKind.FLAGS);
+      recorder.countRequest(1, ApiUsageKind.FLAGS);
+      vi.setSystemTime(new Date('2026-03-02T00:00:00.100Z'));
+      recorder.countRequest(1, ApiUsageKind.FLAGS);
+      recorder.countEvaluation(1, 'banner', 1);
+      await recorder.flush();
+      // A flush after midnight with nothing counted since: the counts stay on their day.
+      recorder.countRequest(2, ApiUsageKind.IDENTITIES);
+      vi.setSystemTime(new Date('2026-03-03T00:00:01Z'));
+      await recorder.flush();
+      expect(state.writes.map((w) => w.rows)).toEqual([
+        [
+          { environment_id: 1, day: '2026-03-01', kind: 'FLAGS', count: 2 },
+          { environment_id: 1, day: '2026-03-02', kind: 'FLAGS', count: 1 },
+        ],
+        [{ environment_id: 1, day: '2026-03-02', feature_name: 'banner', count: 1 }],
+        [{ environment_id: 2, day: '2026-03-02', kind: 'IDENTITIES', count: 1 }],
+      ]);
+    });
   });
 });
