@@ -34,13 +34,7 @@ import { managementCors } from './http/cors';
 import { HttpDrain } from './http/graceful';
 import { browserSessions } from './http/sessions';
 import { healthRouter } from './http/health';
-import {
-  expressRouteLabel,
-  methodLabel,
-  pathOf,
-  requestIdFor,
-  sdkRouteLabel,
-} from './http/request-info';
+import { expressRouteLabel, methodLabel, pathOf, requestIdFor } from './http/request-info';
 import { AccessLog } from './ops/access-log';
 import { Metrics } from './ops/metrics';
 import { principalMiddleware } from './http/principal.middleware';
@@ -197,8 +191,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
             if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' });
             res.end(JSON.stringify({ detail: 'Internal server error' }));
           });
-        } else if (sdk.handle(req, res, context.requestId)) sdkRoute = sdkRouteLabel(path);
-        else app(req, res);
+        } else {
+          sdkRoute = sdk.handle(req, res, context.requestId);
+          if (sdkRoute === undefined) app(req, res);
+        }
       });
     });
     const drain = new HttpDrain(server);

@@ -24,19 +24,6 @@ export function pathOf(url: string | undefined): string {
   return q === -1 ? raw : raw.slice(0, q);
 }
 
-const OFREP_FLAG = '/ofrep/v1/evaluate/flags/';
-const STREAM = /^\/sse\/environments\/[^/]+\/stream$/;
-
-/**
- * The route of a request the SDK router answered, as a label: its fixed paths as they are
- * (the router answers only paths it knows), the two with a key in them as patterns.
- */
-export function sdkRouteLabel(path: string): string {
-  if (path.startsWith(OFREP_FLAG)) return `${OFREP_FLAG}{key}`;
-  if (STREAM.test(path)) return '/sse/environments/{key}/stream';
-  return path;
-}
-
 /** Paths Express answers without a route of its own (mounted middleware). */
 const PREFIXES = ['/graphql', '/admin/', '/auth/', '/health/', '/metrics'] as const;
 

@@ -32,7 +32,11 @@ interface Sample {
  * exposition is the one prom-client writes for the same metrics.
  */
 export class RequestMetrics {
-  private readonly tallies = new Map<string, Tally>();
+  /**
+   * By route, then method: route and method labels are mostly constants whose hashes the
+   * engine keeps, so a lookup builds no key string.
+   */
+  private readonly tallies = new Map<string, Map<string, Tally>>();
 
   constructor(registry: Registry) {
     registry.registerMetric(
@@ -55,8 +59,12 @@ export class RequestMetrics {
 
   /** One answered request. */
   observe(method: string, route: string, status: number, seconds: number): void {
-    const key = `${method} ${route}`;
-    let tally = this.tallies.get(key);
+    let byMethod = this.tallies.get(route);
+    if (byMethod === undefined) {
+      byMethod = new Map();
+      this.tallies.set(route, byMethod);
+    }
+    let tally = byMethod.get(method);
     if (tally === undefined) {
       tally = {
         method,
@@ -66,7 +74,7 @@ export class RequestMetrics {
         sum: 0,
         count: 0,
       };
-      this.tallies.set(key, tally);
+      byMethod.set(method, tally);
     }
     tally.statuses.set(status, (tally.statuses.get(status) ?? 0) + 1);
     let bucket = 0;
@@ -76,9 +84,13 @@ export class RequestMetrics {
     tally.count += 1;
   }
 
+  private *all(): Iterable<Tally> {
+    for (const byMethod of this.tallies.values()) yield* byMethod.values();
+  }
+
   private requestSamples(): Sample[] {
     const samples: Sample[] = [];
-    for (const { method, route, statuses } of this.tallies.values()) {
+    for (const { method, route, statuses } of this.all()) {
       for (const [status, value] of statuses) {
         samples.push({ labels: { method, route, status: String(status) }, value });
       }
@@ -89,7 +101,7 @@ export class RequestMetrics {
   private durationSamples(): Sample[] {
     const name = 'http_request_duration_seconds';
     const samples: Sample[] = [];
-    for (const { method, route, buckets, sum, count } of this.tallies.values()) {
+    for (const { method, route, buckets, sum, count } of this.all()) {
       let cumulative = 0;
       DURATION_BUCKETS.forEach((le, i) => {
         cumulative += buckets[i]!;

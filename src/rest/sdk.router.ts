@@ -61,8 +61,11 @@ const STREAM = /^\/sse\/environments\/([^/]+)\/stream$/;
 /** Shared by requests without a query string; only ever read. */
 const NO_QUERY = new URLSearchParams();
 
-/** A route with its `Allow` header, worked out once. */
-type Routed = SdkRoute & { readonly allow: string };
+/** A route with its `Allow` header and its label in metrics and logs, worked out once. */
+type Routed = SdkRoute & { readonly allow: string; readonly label: string };
+
+/** The realtime stream's route label: its path with the key left out. */
+const STREAM_LABEL = '/sse/environments/{key}/stream';
 
 /**
  * The Flagsmith SDK endpoints (shared/spec/sdk-rest-api.md) on plain `node:http`, in front
@@ -107,14 +110,22 @@ export class SdkApi {
     this.routes = new Map(
       [...routes].map(([path, route]) => [
         path,
-        { ...route, allow: [...Object.keys(route.methods), 'OPTIONS'].join(', ') },
+        {
+          ...route,
+          allow: [...Object.keys(route.methods), 'OPTIONS'].join(', '),
+          // OFREP's single-flag route answers the whole prefix: its label names the key.
+          label: path === OFREP_FLAG_PREFIX ? `${OFREP_FLAG_PREFIX}{key}` : path,
+        },
       ]),
     );
   }
 
-  /** Answers the request if it is for an SDK endpoint; false hands it on. */
-  /** Answers the request when it is the SDK API's, under the request id the server gave it. */
-  handle(req: IncomingMessage, res: ServerResponse, requestId: string): boolean {
+  /**
+   * Answers the request when it is the SDK API's, under the request id the server gave it,
+   * and returns its route's label (a path, with any key in it as `{key}`); undefined hands
+   * the request on.
+   */
+  handle(req: IncomingMessage, res: ServerResponse, requestId: string): string | undefined {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
@@ -123,7 +134,8 @@ export class SdkApi {
       this.routes.get(path) ??
       (path.startsWith(OFREP_FLAG_PREFIX) ? this.routes.get(OFREP_FLAG_PREFIX) : undefined);
     const stream = route ? null : STREAM.exec(path);
-    if (!route && !stream) return false;
+    if (!route && !stream) return undefined;
+    const label = route ? route.label : STREAM_LABEL;
 
     const call: SdkCall = {
       req,
@@ -134,17 +146,17 @@ export class SdkApi {
       requestId,
       headers: ['X-Request-Id', requestId, ...CORS_HEADERS],
     };
-    if (preflight(call)) return true;
+    if (preflight(call)) return label;
 
     let work: void | Promise<void>;
     try {
       work = route ? this.dispatch(call, route) : this.stream(call, stream![1]!);
     } catch (err) {
       this.fail(call, err, route);
-      return true;
+      return label;
     }
     if (work) work.catch((err: unknown) => this.fail(call, err, route));
-    return true;
+    return label;
   }
 
   /** Answers at once when the key and the answer are in memory; a promise otherwise. */
