@@ -1,5 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import {
+  Agent,
+  createServer as createHttpServer,
+  request as httpRequest,
+  type Server as HttpServer,
+} from 'node:http';
 import { connect } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startServe, type ServeProcess } from '../support/cli';
@@ -12,7 +17,9 @@ import { createTestApp, PASSWORD } from '../support/test-app';
  * whole answer, the only client errors are refused connections once it stopped listening,
  * it exits 0 within SHUTDOWN_TIMEOUT_SECONDS, the usage it counted is in the database
  * afterwards (the periodic flush is an hour away, so only the shutdown wrote it), and a
- * realtime stream ends cleanly. A second case: a request that never completes and a webhook
+ * realtime stream ends cleanly. The load client is node:http with keep-alive, so that it can
+ * tell a connection that was never taken in (see `send`) from one that failed a request. A
+ * second case: a request that never completes and a webhook
  * send that never returns are cut at the timeout, the process still exits 0, and the
  * delivery is handed back due at once instead of waiting out its lease.
  */
@@ -24,15 +31,71 @@ const LOAD_BEFORE_MS = 2000;
 interface Tally {
   ok: number;
   okAfterSignal: number;
+  /** Connections refused once the server stopped listening... */
   refused: number;
+  /** ...and, of those, connections reset by the kernel as the listening socket closed. */
+  resetUnaccepted: number;
   failures: string[];
   byKind: Record<'flags' | 'identities' | 'graphql', number>;
 }
 
-const codeOf = (err: unknown): string => {
-  const cause = (err as { cause?: { code?: unknown } }).cause;
-  return typeof cause?.code === 'string' ? cause.code : String((err as Error).message);
-};
+/** A request that failed: its error, and what the client knows of its connection. */
+class RequestFailed extends Error {
+  readonly code: string;
+  /** The connection was reset (a TCP RST), not closed (which node:http calls "socket hang up"). */
+  readonly reset: boolean;
+
+  constructor(
+    err: NodeJS.ErrnoException,
+    /** It went out on a new connection, not a kept-alive one. */
+    readonly freshConnection: boolean,
+    /** Some of an answer had arrived. */
+    readonly answered: boolean,
+  ) {
+    super(err.message);
+    this.code = err.code ?? err.message;
+    this.reset = err.code === 'ECONNRESET' && err.syscall !== undefined;
+  }
+}
+
+/**
+ * One request on `agent`: its status and body, or a RequestFailed.
+ *
+ * Closing a listening socket on Linux resets the connections whose handshake the kernel has
+ * completed but the server has not yet taken in (accept). A stopping server's last accept and
+ * its close are a moment apart, so a client opening a connection just then may see
+ * ECONNRESET on it rather than ECONNREFUSED. A reset of a new connection before any answer
+ * tells that case apart: the server never had the request. (The server itself resets a
+ * connection it took in only when it cuts it at the deadline, which the test checks did not
+ * happen; an idle one it closes, which the client sees as a hang-up, not a reset.)
+ */
+function send(
+  agent: Agent,
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string },
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    let answered = false;
+    const req = httpRequest(
+      url,
+      { agent, method: options.method ?? 'GET', headers: options.headers },
+      (res) => {
+        answered = true;
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on('error', (err: NodeJS.ErrnoException) =>
+          reject(new RequestFailed(err, !req.reusedSocket, true)),
+        );
+      },
+    );
+    req.on('error', (err: NodeJS.ErrnoException) =>
+      reject(new RequestFailed(err, !req.reusedSocket, answered)),
+    );
+    req.end(options.body);
+  });
+}
 
 async function setUp(storage: TestStorage, env: Record<string, string>) {
   const t = await createTestApp(storage, env);
@@ -82,6 +145,7 @@ describe('flagward serve: graceful shutdown', () => {
       ok: 0,
       okAfterSignal: 0,
       refused: 0,
+      resetUnaccepted: 0,
       failures: [],
       byKind: { flags: 0, identities: 0, graphql: 0 },
     };
@@ -101,15 +165,16 @@ describe('flagward serve: graceful shutdown', () => {
       }
     })();
 
+    const agent = new Agent({ keepAlive: true, maxSockets: WORKERS });
     const request = async (n: number): Promise<void> => {
       const kind = (['flags', 'identities', 'graphql'] as const)[n % 3]!;
       const res =
         kind === 'flags'
-          ? await fetch(`${url}/api/v1/flags/`, {
+          ? await send(agent, `${url}/api/v1/flags/`, {
               headers: { 'x-environment-key': setup.clientKey },
             })
           : kind === 'identities'
-            ? await fetch(`${url}/api/v1/identities/`, {
+            ? await send(agent, `${url}/api/v1/identities/`, {
                 method: 'POST',
                 headers: {
                   'x-environment-key': setup.clientKey,
@@ -120,7 +185,7 @@ describe('flagward serve: graceful shutdown', () => {
                   traits: [{ trait_key: 'plan', trait_value: n % 2 ? 'pro' : 'free' }],
                 }),
               })
-            : await fetch(`${url}/graphql`, {
+            : await send(agent, `${url}/graphql`, {
                 method: 'POST',
                 headers: { 'content-type': 'application/json' },
                 body: JSON.stringify({
@@ -129,7 +194,7 @@ describe('flagward serve: graceful shutdown', () => {
                   variables: { e: 'ops@example.com', p: PASSWORD },
                 }),
               });
-      const body = await res.text();
+      const { body } = res;
       if (res.status !== 200) throw new Error(`${kind}: ${res.status} ${body.slice(0, 200)}`);
       const parsed = JSON.parse(body) as { errors?: unknown; flags?: unknown };
       if (kind === 'graphql' && parsed.errors) throw new Error(`graphql: ${body.slice(0, 200)}`);
@@ -146,12 +211,21 @@ describe('flagward serve: graceful shutdown', () => {
           tally.ok += 1;
           if (sentAfterSignal) tally.okAfterSignal += 1;
         } catch (err) {
-          const code = codeOf(err);
-          if (code === 'ECONNREFUSED' && signalled) {
+          const failed = err instanceof RequestFailed ? err : undefined;
+          const code = failed?.code ?? String(err);
+          const unaccepted =
+            failed !== undefined && failed.reset && failed.freshConnection && !failed.answered;
+          if (signalled && (code === 'ECONNREFUSED' || unaccepted)) {
             tally.refused += 1;
+            if (unaccepted) tally.resetUnaccepted += 1;
             return;
           }
-          tally.failures.push(`${signalled ? 'after' : 'before'} signal: ${code}`);
+          tally.failures.push(
+            `${signalled ? 'after' : 'before'} signal: ${code}` +
+              (failed
+                ? ` (${failed.freshConnection ? 'new' : 'kept-alive'} connection${failed.answered ? ', answer begun' : ''})`
+                : ''),
+          );
           if (tally.failures.length > 20) return;
         }
       }
@@ -172,13 +246,15 @@ describe('flagward serve: graceful shutdown', () => {
     exited = true;
     servers.pop();
     await Promise.all(load);
+    agent.destroy();
     const streamed = await sseDone;
 
     console.log(
       `graceful shutdown (${storage.kind}): ${tally.ok} requests answered ` +
         `(${okBeforeSignal} before SIGTERM, ${tally.okAfterSignal} sent after it; ` +
         `flags ${tally.byKind.flags}, identities ${tally.byKind.identities}, graphql ${tally.byKind.graphql}), ` +
-        `${tally.refused} refused after close, ${tally.failures.length} failures; ` +
+        `${tally.refused} refused after close (${tally.resetUnaccepted} of them reset before being taken in), ` +
+        `${tally.failures.length} failures; ` +
         `exit ${code} after ${Math.round(shutdownMs)} ms`,
     );
     expect(tally.failures).toEqual([]);
