@@ -25,9 +25,10 @@
  *  4. `POST /ofrep/v1/evaluate/flags` (OFREP bulk evaluation, key in `X-API-Key`), the 1,000
  *     identities' contexts (`targetingKey` + the same traits) in turn: reported (the bare
  *     server answers Flagward's precomputed bytes per targeting key, as for 2).
- * Per scenario: one warm-up round per server, then BENCH_SDK_ROUNDS (default 3) rounds of
+ * Per scenario: one warm-up round per server, then BENCH_SDK_ROUNDS (default 5) rounds of
  * BENCH_SDK_SECONDS (default 5) each, bare, Flagward, bare, Flagward, …. Reported: median
- * req/s, the ratio of medians, median p99 latency, errors and non-2xx responses.
+ * req/s, the ratio of medians, median p99 latency, each server's median CPU time per request
+ * (user + system, from /proc on Linux), errors and non-2xx responses.
  * Any error or non-2xx response makes the run fail (exit code 1); a missed target is only
  * reported.
  *
@@ -81,7 +82,7 @@ export const IDENTITIES = 1000;
 export const ENVIRONMENT_KEY = 'benchmarkSdkEnvironmentKey';
 const PLANS = ['free', 'pro', 'enterprise'] as const;
 
-const ROUNDS = positiveInt('BENCH_SDK_ROUNDS', 3);
+const ROUNDS = positiveInt('BENCH_SDK_ROUNDS', 5);
 const SECONDS = positiveInt('BENCH_SDK_SECONDS', 5);
 const WARMUP_SECONDS = positiveInt('BENCH_SDK_WARMUP_SECONDS', SECONDS);
 const CONNECTIONS = positiveInt('BENCH_SDK_CONNECTIONS', 50);
