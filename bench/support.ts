@@ -117,7 +117,6 @@ export function flagwardEnv(storage: Storage): NodeJS.ProcessEnv {
   return env;
 }
 
-/** The report line on how busy the machine was, read when a run ends. */
 /**
  * CPU seconds (user + system) a process has used so far, from Linux's /proc/<pid>/stat;
  * null where there is no /proc. Sampled around a round, it gives a server's CPU time per
@@ -141,6 +140,7 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
+/** The report line on how busy the machine was, read when a run ends. */
 export function loadAverageLine(): string {
   return `Load average (1, 5, 15 min) at the end: ${loadavg()
     .map((x) => x.toFixed(2))

@@ -192,7 +192,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
             res.end(JSON.stringify({ detail: 'Internal server error' }));
           });
         } else {
-          sdkRoute = sdk.handle(req, res, context.requestId);
+          sdkRoute = sdk.handle(req, res, context.requestId, path);
           if (sdkRoute === undefined) app(req, res);
         }
       });

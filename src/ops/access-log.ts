@@ -21,9 +21,9 @@ interface LineSink {
 const MAX_PENDING = 64 * 1024;
 
 /**
- * The access log: one line per answered request, exactly as the logger would write it
- * (`{"level":${this.level},"time":…,<the logger's bindings>,"requestId":…,…,"msg":"request"}`), to the
- * logger's own destination.
+ * The access log: one line per answered request, exactly as the logger would write it (its
+ * info level, time and bindings, then `requestId`, …, `"msg":"request"`), to the logger's own
+ * destination.
  *
  * The lines are built here rather than by the logger, and the lines of one turn of the event
  * loop go out in one write. Every field is a number or a label the server chose (the method

@@ -123,12 +123,15 @@ export class SdkApi {
   /**
    * Answers the request when it is the SDK API's, under the request id the server gave it,
    * and returns its route's label (a path, with any key in it as `{key}`); undefined hands
-   * the request on.
+   * the request on. `path` is the request URL's path (`pathOf`).
    */
-  handle(req: IncomingMessage, res: ServerResponse, requestId: string): string | undefined {
+  handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    requestId: string,
+    path: string,
+  ): string | undefined {
     const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const path = q === -1 ? url : url.slice(0, q);
     // OFREP's single-flag path carries the flag key: one route for the whole prefix.
     const route =
       this.routes.get(path) ??
@@ -142,7 +145,8 @@ export class SdkApi {
       res,
       method: req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET'),
       path,
-      query: q === -1 ? NO_QUERY : new URLSearchParams(url.slice(q + 1)),
+      query:
+        url.length === path.length ? NO_QUERY : new URLSearchParams(url.slice(path.length + 1)),
       requestId,
       headers: ['X-Request-Id', requestId, ...CORS_HEADERS],
     };

@@ -71,7 +71,7 @@ export class UsageRecorder {
 
   /** One SDK request of `kind` to the environment. */
   countRequest(environmentId: number, kind: ApiUsageKind): void {
-    if (Date.now() >= this.dayEndsAt) this.today();
+    this.today();
     let byKind = this.todaysRequests.get(environmentId);
     if (byKind === undefined) {
       byKind = new Map();

@@ -1,14 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import {
-  Agent,
-  createServer as createHttpServer,
-  request as httpRequest,
-  type Server as HttpServer,
-} from 'node:http';
+import { Agent, createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { connect } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startServe, type ServeProcess } from '../support/cli';
 import { createTestStorage, type TestStorage } from '../support/database';
+import { rawRequest, RawRequestFailed } from '../support/security';
 import { createWorkspace, ok } from '../support/fixtures';
 import { createTestApp, PASSWORD } from '../support/test-app';
 
@@ -18,10 +14,10 @@ import { createTestApp, PASSWORD } from '../support/test-app';
  * it exits 0 within SHUTDOWN_TIMEOUT_SECONDS, the usage it counted is in the database
  * afterwards (the periodic flush is an hour away, so only the shutdown wrote it), and a
  * realtime stream ends cleanly. The load client is node:http with keep-alive, so that it can
- * tell a connection that was never taken in (see `send`) from one that failed a request. A
- * second case: a request that never completes and a webhook
- * send that never returns are cut at the timeout, the process still exits 0, and the
- * delivery is handed back due at once instead of waiting out its lease.
+ * tell a connection that was never taken in (see `refusedAtClose`) from one that failed a
+ * request. A second case: a request that never completes and a webhook send that never
+ * returns are cut at the timeout, the process still exits 0, and the delivery is handed back
+ * due at once instead of waiting out its lease.
  */
 
 const WORKERS = 24;
@@ -39,28 +35,7 @@ interface Tally {
   byKind: Record<'flags' | 'identities' | 'graphql', number>;
 }
 
-/** A request that failed: its error, and what the client knows of its connection. */
-class RequestFailed extends Error {
-  readonly code: string;
-  /** The connection was reset (a TCP RST), not closed (which node:http calls "socket hang up"). */
-  readonly reset: boolean;
-
-  constructor(
-    err: NodeJS.ErrnoException,
-    /** It went out on a new connection, not a kept-alive one. */
-    readonly freshConnection: boolean,
-    /** Some of an answer had arrived. */
-    readonly answered: boolean,
-  ) {
-    super(err.message);
-    this.code = err.code ?? err.message;
-    this.reset = err.code === 'ECONNRESET' && err.syscall !== undefined;
-  }
-}
-
 /**
- * One request on `agent`: its status and body, or a RequestFailed.
- *
  * Closing a listening socket on Linux resets the connections whose handshake the kernel has
  * completed but the server has not yet taken in (accept). A stopping server's last accept and
  * its close are a moment apart, so a client opening a connection just then may see
@@ -69,32 +44,10 @@ class RequestFailed extends Error {
  * connection it took in only when it cuts it at the deadline, which the test checks did not
  * happen; an idle one it closes, which the client sees as a hang-up, not a reset.)
  */
-function send(
-  agent: Agent,
-  url: string,
-  options: { method?: string; headers?: Record<string, string>; body?: string },
-): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    let answered = false;
-    const req = httpRequest(
-      url,
-      { agent, method: options.method ?? 'GET', headers: options.headers },
-      (res) => {
-        answered = true;
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (body += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-        res.on('error', (err: NodeJS.ErrnoException) =>
-          reject(new RequestFailed(err, !req.reusedSocket, true)),
-        );
-      },
-    );
-    req.on('error', (err: NodeJS.ErrnoException) =>
-      reject(new RequestFailed(err, !req.reusedSocket, answered)),
-    );
-    req.end(options.body);
-  });
+function refusedAtClose(err: unknown): { refused: boolean; unaccepted: boolean } {
+  if (!(err instanceof RawRequestFailed)) return { refused: false, unaccepted: false };
+  const unaccepted = err.reset && err.freshConnection && !err.answered;
+  return { refused: unaccepted || err.code === 'ECONNREFUSED', unaccepted };
 }
 
 async function setUp(storage: TestStorage, env: Record<string, string>) {
@@ -168,14 +121,18 @@ describe('flagward serve: graceful shutdown', () => {
     const agent = new Agent({ keepAlive: true, maxSockets: WORKERS });
     const request = async (n: number): Promise<void> => {
       const kind = (['flags', 'identities', 'graphql'] as const)[n % 3]!;
+      const send = (r: Parameters<typeof rawRequest>[1]) => rawRequest(url, r, 60_000, agent);
       const res =
         kind === 'flags'
-          ? await send(agent, `${url}/api/v1/flags/`, {
+          ? await send({
+              method: 'GET',
+              path: '/api/v1/flags/',
               headers: { 'x-environment-key': setup.clientKey },
             })
           : kind === 'identities'
-            ? await send(agent, `${url}/api/v1/identities/`, {
+            ? await send({
                 method: 'POST',
+                path: '/api/v1/identities/',
                 headers: {
                   'x-environment-key': setup.clientKey,
                   'content-type': 'application/json',
@@ -185,8 +142,9 @@ describe('flagward serve: graceful shutdown', () => {
                   traits: [{ trait_key: 'plan', trait_value: n % 2 ? 'pro' : 'free' }],
                 }),
               })
-            : await send(agent, `${url}/graphql`, {
+            : await send({
                 method: 'POST',
+                path: '/graphql',
                 headers: { 'content-type': 'application/json' },
                 body: JSON.stringify({
                   query: `mutation($e: String!, $p: String!) {
@@ -194,7 +152,7 @@ describe('flagward serve: graceful shutdown', () => {
                   variables: { e: 'ops@example.com', p: PASSWORD },
                 }),
               });
-      const { body } = res;
+      const body = res.body.toString('utf8');
       if (res.status !== 200) throw new Error(`${kind}: ${res.status} ${body.slice(0, 200)}`);
       const parsed = JSON.parse(body) as { errors?: unknown; flags?: unknown };
       if (kind === 'graphql' && parsed.errors) throw new Error(`graphql: ${body.slice(0, 200)}`);
@@ -211,11 +169,10 @@ describe('flagward serve: graceful shutdown', () => {
           tally.ok += 1;
           if (sentAfterSignal) tally.okAfterSignal += 1;
         } catch (err) {
-          const failed = err instanceof RequestFailed ? err : undefined;
+          const failed = err instanceof RawRequestFailed ? err : undefined;
           const code = failed?.code ?? String(err);
-          const unaccepted =
-            failed !== undefined && failed.reset && failed.freshConnection && !failed.answered;
-          if (signalled && (code === 'ECONNREFUSED' || unaccepted)) {
+          const { refused, unaccepted } = refusedAtClose(err);
+          if (signalled && refused) {
             tally.refused += 1;
             if (unaccepted) tally.resetUnaccepted += 1;
             return;

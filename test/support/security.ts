@@ -213,14 +213,35 @@ export function headerSafe(text: string): string {
 /** One keep-alive agent for a test file's raw requests. */
 export const rawAgent = new Agent({ keepAlive: true, maxSockets: 4 });
 
+/** A raw request that failed (its error as `cause`), and what the client knows of its connection. */
+export class RawRequestFailed extends Error {
+  readonly code: string | undefined;
+  /** The connection was reset (a TCP RST), not closed (which node:http calls "socket hang up"). */
+  readonly reset: boolean;
+
+  constructor(
+    err: NodeJS.ErrnoException,
+    /** It went out on a new connection, not a kept-alive one. */
+    readonly freshConnection: boolean,
+    /** Some of an answer had arrived. */
+    readonly answered: boolean,
+  ) {
+    super(err.message, { cause: err });
+    this.code = err.code;
+    this.reset = err.code === 'ECONNRESET' && err.syscall !== undefined;
+  }
+}
+
 /**
  * Sends exactly these headers and bytes (fetch would refuse or merge some of them) and
- * resolves with the answer; a connection the server closes without answering rejects.
+ * resolves with the answer; a connection the server closes without answering rejects, with a
+ * RawRequestFailed.
  */
 export function rawRequest(
   baseUrl: string,
   r: RawRequest,
   timeoutMs = 20_000,
+  agent: Agent = rawAgent,
 ): Promise<RawResponse> {
   const url = new URL(baseUrl);
   // Characters no header line may carry (node:http refuses them) are sent percent-encoded.
@@ -238,6 +259,7 @@ export function rawRequest(
     headers['content-length'] = Buffer.byteLength(r.body);
   }
   return new Promise((resolve, reject) => {
+    let answered = false;
     const req = httpRequest(
       {
         host: url.hostname,
@@ -245,10 +267,11 @@ export function rawRequest(
         method: r.method,
         path: r.path,
         headers,
-        agent: rawAgent,
+        agent,
         timeout: timeoutMs,
       },
       (res) => {
+        answered = true;
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () =>
@@ -258,11 +281,13 @@ export function rawRequest(
             body: Buffer.concat(chunks),
           }),
         );
-        res.on('error', reject);
+        res.on('error', fail);
       },
     );
+    const fail = (err: NodeJS.ErrnoException): void =>
+      reject(new RawRequestFailed(err, !req.reusedSocket, answered));
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    req.on('error', reject);
+    req.on('error', fail);
     if (r.body !== undefined) req.end(r.body);
     else req.end();
   });
